@@ -1,0 +1,43 @@
+# engineio-session: every target installs what it needs on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node-fixtures/node_modules/.installed
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: install test lint vectors bench fuzz clean
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): node-fixtures/package.json node-fixtures/package-lock.json
+	cd node-fixtures && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install
+	$(PYTEST)
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src
+	$(BIN)/mypy --strict src
+
+vectors: install
+	cd node-fixtures && node gen-vectors.js
+
+bench: install
+	$(PYTEST) benchmarks -p no:cacheprovider --benchmark-columns=min,median,mean,rounds --benchmark-sort=name
+
+# FUZZ_CASES cases spread over the five core ops, fresh random seeds each run
+FUZZ_CASES ?= 1000000
+fuzz: install
+	FUZZ_CASES=$(FUZZ_CASES) FUZZ_RANDOM=1 $(PYTEST) tests/test_fuzz.py -s -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) node-fixtures/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks
