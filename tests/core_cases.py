@@ -1,0 +1,69 @@
+"""One place that runs a core vector or fuzz case through the Python port.
+
+A case has the shape of tests/vectors/*.json (wire-decoded); ``python_answer`` returns the
+answer in the shape Node gives, and ``expected`` says what the Python answer must be for a
+given Node answer (the two deliberate differences are documented there).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engineio_session import get_session_id, parse_cookie, serialize_cookie, sign, unsign
+
+OPS = ("parse", "serialize", "sign", "unsign", "getcookie")
+
+
+def python_answer(op: str, case: dict[str, Any]) -> dict[str, Any]:
+    if op == "parse":
+        return {"result": parse_cookie(case["header"])}
+    if op == "serialize":
+        try:
+            return {
+                "result": serialize_cookie(case["name"], case["value"], **case.get("options", {}))
+            }
+        except ValueError as error:
+            return {"error": str(error)}
+    if op == "sign":
+        return {"result": sign(case["value"], case["secret"])}
+    if op == "unsign":
+        return {"result": unsign(case["signed"], case["secrets"])}
+    if op == "getcookie":
+        return {"result": get_session_id(case["header"], case["name"], secrets=case["secrets"])}
+    raise ValueError(op)
+
+
+def expected(op: str, node: dict[str, Any]) -> dict[str, Any]:
+    """The Python answer that matches Node's answer ``node``."""
+    if op == "getcookie":
+        # express-session treats an empty id as none (``if (!req.sessionID)``), and a cookie
+        # name that is an Object.prototype property (``constructor``, ``__proto__``) makes
+        # its getcookie throw, so the request fails with no session; we answer None.
+        return {"result": node.get("result") or None}
+    return node
+
+
+def js_canonical(value: Any) -> Any:
+    """``value`` with every surrogate pair held as two code points joined into one.
+
+    Both spell the same JS string; Python's json joins the pairs Node writes, while a Python
+    input may hold them apart. Lone surrogates stay as they are.
+    """
+    if isinstance(value, str):
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    if isinstance(value, dict):
+        return {js_canonical(k): js_canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [js_canonical(item) for item in value]
+    return value
+
+
+def mismatches(op: str, cases: list[dict[str, Any]], answers: list[dict[str, Any]]) -> list[str]:
+    """Readable lines for every case where Python and Node disagree."""
+    lines = []
+    for case, node in zip(cases, answers, strict=True):
+        want = js_canonical(expected(op, node))
+        got = js_canonical(python_answer(op, case))
+        if got != want:
+            lines.append(f"{op} {case!r}: node {want!r}, python {got!r}")
+    return lines
