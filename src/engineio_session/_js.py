@@ -15,8 +15,20 @@ b'a\\xef\\xbf\\xbdb'
 from __future__ import annotations
 
 import math
+import re
+import time
+from datetime import UTC, date, datetime, timedelta
 
-__all__ = ["number_to_string", "to_well_formed", "utf8"]
+__all__ = [
+    "date_to_json",
+    "datetime_to_ms",
+    "ms_to_datetime",
+    "now_ms",
+    "number_to_string",
+    "parse_date",
+    "to_well_formed",
+    "utf8",
+]
 
 
 def to_well_formed(text: str) -> str:
@@ -77,3 +89,124 @@ def number_to_string(value: float) -> str:
     sign = "+" if exponent >= 0 else "-"
     head = digits[0] if k == 1 else digits[0] + "." + digits[1:]
     return f"{head}e{sign}{abs(exponent)}"
+
+
+# --- Dates: a JS Date is a count of milliseconds since 1970-01-01T00:00:00Z ----------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+# ES Date Time String Format (ECMA-262 sec 21.4.1.32), the form Date.prototype.toJSON writes,
+# with the +/-YYYYYY extended years; an offset instead of Z is accepted as Date.parse does.
+_ISO_DATE = re.compile(
+    r"(?P<year>[+-]\d{6}|\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
+    r"T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,9}))?)?"
+    r"(?P<zone>Z|[+-]\d{2}:\d{2})"
+)
+_MAX_DATE_MS = 8.64e15  # ECMA-262 sec 21.4.1.31 TimeClip
+
+
+def now_ms() -> int:
+    """``Date.now()``: whole milliseconds since the epoch."""
+    return time.time_ns() // 1_000_000
+
+
+def datetime_to_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch, truncated as a JS Date truncates; naive means UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MS
+
+
+def ms_to_datetime(ms: float) -> datetime:
+    """An aware UTC datetime for a JS time value (``OverflowError`` beyond year 9999)."""
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def date_to_json(ms: float) -> str:
+    """``Date.prototype.toJSON()`` of the Date with time value ``ms``.
+
+    >>> date_to_json(1795628562841)
+    '2026-11-25T17:42:42.841Z'
+    >>> date_to_json(253402300800000)
+    '+010000-01-01T00:00:00.000Z'
+    """
+    whole = int(ms)
+    days, rest = divmod(whole, 86_400_000)
+    day = date(1970, 1, 1).toordinal() + days
+    if 1 <= day <= date.max.toordinal():
+        civil = date.fromordinal(day)
+        year, month, dom = civil.year, civil.month, civil.day
+    else:
+        year, month, dom = _civil_from_days(days)
+    hours, rest = divmod(rest, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    if 0 <= year <= 9999:
+        year_text = f"{year:04d}"
+    else:
+        year_text = ("+" if year > 0 else "-") + f"{abs(year):06d}"
+    return (
+        f"{year_text}-{month:02d}-{dom:02d}T{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+    )
+
+
+def _civil_from_days(days: int) -> tuple[int, int, int]:
+    # Howard Hinnant's days_from_civil inverse, valid for the whole JS Date range
+    days += 719468
+    era = days // 146097
+    doe = days - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    dom = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (1 if month <= 2 else 0), month, dom
+
+
+def _days_from_civil(year: int, month: int, dom: int) -> int:
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + dom - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def parse_date(text: str) -> float:
+    """The time value ``new Date(text)`` gets for the ISO form JSON holds; NaN if invalid.
+
+    >>> parse_date("2026-11-25T17:42:42.841Z")
+    1795628562841
+    >>> parse_date("+010000-01-01T00:00:00.000Z")
+    253402300800000
+    """
+    match = _ISO_DATE.fullmatch(text)
+    if match is None or match["year"] == "-000000":
+        return math.nan
+    year, month, dom = int(match["year"]), int(match["month"]), int(match["day"])
+    hour, minute = int(match["hour"]), int(match["minute"])
+    second = int(match["second"] or 0)
+    millis = int((match["fraction"] or "0")[:3].ljust(3, "0"))
+    if not (1 <= month <= 12 and 1 <= dom <= _days_in_month(year, month)):
+        return math.nan
+    if hour > 24 or minute > 59 or second > 59 or (hour == 24 and (minute or second or millis)):
+        return math.nan
+    value = (
+        _days_from_civil(year, month, dom) * 86_400_000
+        + ((hour * 60 + minute) * 60 + second) * 1000
+        + millis
+    )
+    zone = match["zone"]
+    if zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        value -= sign * (int(zone[1:3]) * 60 + int(zone[4:6])) * 60_000
+    if abs(value) > _MAX_DATE_MS:
+        return math.nan
+    return value
+
+
+def _days_in_month(year: int, month: int) -> int:
+    if month == 2:
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        return 29 if leap else 28
+    return 30 if month in (4, 6, 9, 11) else 31

@@ -1,12 +1,44 @@
 """The exceptions of engineio-session: one base, ``SessionError``.
 
-A rejected cookie is never an exception (it is ``None``); these are for stores and data.
+A rejected cookie is never an exception (it is ``None``). These are for stores and data:
+
+    >>> err = StoreError("RedisStore", ConnectionRefusedError(111, "Connection refused"))
+    >>> str(err)
+    'RedisStore: [Errno 111] Connection refused'
+    >>> str(CorruptSessionError("FileStore", "abc", "not JSON"))
+    "FileStore: session 'abc' is corrupt: not JSON"
 """
 
 from __future__ import annotations
 
-__all__ = ["SessionError"]
+__all__ = ["CorruptSessionError", "SessionError", "StoreError"]
 
 
 class SessionError(Exception):
     """Base class of every error this library raises on purpose."""
+
+
+class StoreError(SessionError):
+    """A store could not be reached, failed, or did not answer in time.
+
+    ``store`` names the store (its class name), ``cause`` is the underlying exception.
+    """
+
+    def __init__(self, store: str, cause: BaseException | str) -> None:
+        self.store = store
+        self.cause = cause
+        super().__init__(f"{store}: {cause}")
+
+
+class CorruptSessionError(SessionError):
+    """A store holds something under a session id that is not a session.
+
+    Not JSON, not an object, no ``cookie``, a bad ``expires``, or (encrypted files) a
+    payload that does not decrypt. The data is left where it is: nothing is deleted.
+    """
+
+    def __init__(self, store: str, sid: str, reason: str) -> None:
+        self.store = store
+        self.sid = sid
+        self.reason = reason
+        super().__init__(f"{store}: session {sid!r} is corrupt: {reason}")

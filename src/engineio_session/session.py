@@ -1,0 +1,368 @@
+"""express-session's data model: ``Session`` (the user's data) and its ``Cookie``.
+
+A session is stored as express-session writes it: ``{"cookie": <Cookie.toJSON()>, ...data}``.
+Loading and saving through this model changes nothing that was not changed: unknown keys,
+``passport``, ``flash``, ``__lastAccess`` and the cookie's own fields keep their values::
+
+    >>> session = Session.from_json("abc", {"cookie": {"originalMaxAge": None, "expires": None,
+    ...     "httpOnly": True, "path": "/"}, "passport": {"user": 7}})
+    >>> session["passport"]["user"]
+    7
+    >>> session["views"] = 1
+    >>> from engineio_session import jsjson
+    >>> jsjson.dumps(session)
+    '{"cookie":{"originalMaxAge":null,"expires":null,"httpOnly":true,"path":"/"},"passport":{"user":7},"views":1}'
+
+Times are JS times: whole milliseconds since the epoch (``now=`` arguments take them, so that
+every rule is a plain function of its inputs). ``Cookie.expires`` is an aware UTC datetime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator, Mapping, MutableMapping
+from datetime import datetime
+from typing import Any
+
+from . import jsjson
+from ._js import date_to_json, datetime_to_ms, ms_to_datetime, now_ms, parse_date
+from .cookies import serialize_cookie
+from .ids import generate_session_id
+
+__all__ = ["Cookie", "Session"]
+
+# the order of express-session's Cookie.prototype.data, which is what JSON.stringify writes
+_COOKIE_ORDER = (
+    "originalMaxAge",
+    "partitioned",
+    "priority",
+    "expires",
+    "secure",
+    "httpOnly",
+    "domain",
+    "path",
+    "sameSite",
+)
+
+
+class Cookie:
+    """express-session's ``Cookie`` (session/cookie.js), backed by its stored JSON fields.
+
+    ``Cookie()`` is ``new Cookie()``: path ``/``, httpOnly, no maxAge (a browser-session
+    cookie). ``max_age`` is in milliseconds, as in express-session.
+
+    >>> cookie = Cookie(max_age=60_000, same_site="lax", now=0)
+    >>> cookie.to_json()  # doctest: +NORMALIZE_WHITESPACE
+    {'originalMaxAge': 60000, 'expires': '1970-01-01T00:01:00.000Z',
+     'httpOnly': True, 'path': '/', 'sameSite': 'lax'}
+    >>> cookie.expired(now=60_000), cookie.expired(now=59_999)
+    (True, False)
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(
+        self,
+        *,
+        max_age: float | None = None,
+        expires: datetime | None = None,
+        path: str | None = "/",
+        http_only: bool | None = True,
+        domain: str | None = None,
+        secure: bool | str | None = None,
+        same_site: bool | str | None = None,
+        partitioned: bool | None = None,
+        priority: str | None = None,
+        now: float | None = None,
+    ) -> None:
+        self._fields: dict[str, Any] = {"originalMaxAge": None, "expires": None}
+        self.http_only = http_only
+        self.path = path
+        if max_age is not None:
+            self.set_max_age(max_age, now=now)
+        elif expires is not None:
+            self.set_expires(expires, now=now)
+        self.domain = domain
+        self.secure = secure
+        self.same_site = same_site
+        self.partitioned = partitioned
+        self.priority = priority
+
+    # --- stored form ----------------------------------------------------------------------
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Cookie:
+        """The cookie as a store holds it; ``ValueError`` if it is not one.
+
+        Fields are kept as they are (absent stays absent, unknown keys are kept and written
+        back after the known ones), so a save changes only what was changed.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"the cookie is a {type(data).__name__}, not an object")
+        cookie = cls.__new__(cls)
+        cookie._fields = dict(data)
+        expires = cookie._fields.get("expires")
+        if expires is not None and not isinstance(expires, str):
+            raise ValueError(f"cookie.expires is {expires!r}, not a date string")
+        if isinstance(expires, str) and math.isnan(parse_date(expires)):
+            raise ValueError(f"cookie.expires {expires!r} is not a date")
+        original = cookie._fields.get("originalMaxAge")
+        if original is not None and (
+            isinstance(original, bool) or not isinstance(original, (int, float))
+        ):
+            raise ValueError(f"cookie.originalMaxAge is {original!r}, not a number")
+        return cookie
+
+    def to_json(self) -> dict[str, Any]:
+        """``Cookie.prototype.toJSON()``: the known fields in Node's order, absent ones left out."""
+        fields = self._fields
+        known = {key: fields[key] for key in _COOKIE_ORDER if key in fields}
+        if len(known) != len(fields):
+            known.update((key, value) for key, value in fields.items() if key not in known)
+        return known
+
+    def copy(self) -> Cookie:
+        twin = Cookie.__new__(Cookie)
+        twin._fields = dict(self._fields)
+        return twin
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cookie) and self.to_json() == other.to_json()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Cookie({self.to_json()!r})"
+
+    # --- expiry ---------------------------------------------------------------------------
+
+    @property
+    def original_max_age(self) -> float | None:
+        """``originalMaxAge``: the max age (ms) the cookie was given, or None (browser session)."""
+        value = self._fields.get("originalMaxAge")
+        return value if isinstance(value, (int, float)) else None
+
+    @original_max_age.setter
+    def original_max_age(self, value: float | None) -> None:
+        self._fields["originalMaxAge"] = value
+
+    @property
+    def expires_ms(self) -> float | None:
+        """The expiry as a JS time value (ms since the epoch), or None."""
+        value = self._fields.get("expires")
+        return parse_date(value) if isinstance(value, str) else None
+
+    @property
+    def expires(self) -> datetime | None:
+        """The expiry as an aware UTC datetime, or None for a browser-session cookie."""
+        ms = self.expires_ms
+        return None if ms is None else ms_to_datetime(ms)
+
+    @expires.setter
+    def expires(self, moment: datetime | None) -> None:
+        self.set_expires(moment)
+
+    def set_expires(self, moment: datetime | float | None, *, now: float | None = None) -> None:
+        """express-session's ``expires`` setter: it also sets ``originalMaxAge`` to the time left.
+
+        ``moment`` is a datetime, a JS time value (ms) or None.
+        """
+        if moment is None:
+            self._fields["expires"] = None
+            self._fields["originalMaxAge"] = None
+            return
+        ms = datetime_to_ms(moment) if isinstance(moment, datetime) else int(moment)
+        self._fields["expires"] = date_to_json(ms)
+        self._fields["originalMaxAge"] = ms - (now_ms() if now is None else now)
+
+    def max_age(self, *, now: float | None = None) -> float | None:
+        """``cookie.maxAge``: milliseconds left until expiry (negative once past), or None."""
+        expires = self.expires_ms
+        return None if expires is None else expires - (now_ms() if now is None else now)
+
+    def set_max_age(self, ms: float | None, *, now: float | None = None) -> None:
+        """``cookie.maxAge = ms``: expire ``ms`` from now and remember ``ms`` as the original."""
+        if ms is None:
+            self.set_expires(None)
+            return
+        if isinstance(ms, bool) or not isinstance(ms, (int, float)):
+            raise TypeError("maxAge must be a number or Date")
+        current = now_ms() if now is None else now
+        # new Date(Date.now() + ms) truncates to whole ms, and originalMaxAge is then read
+        # back as expires - Date.now(): always whole milliseconds
+        expires = int(current + ms)
+        self._fields["expires"] = date_to_json(expires)
+        self._fields["originalMaxAge"] = expires - current
+
+    def expired(self, *, now: float | None = None) -> bool:
+        """True once ``expires`` is reached (MemoryStore's rule: ``expires <= Date.now()``)."""
+        expires = self.expires_ms
+        return expires is not None and expires <= (now_ms() if now is None else now)
+
+    def touch(self, *, now: float | None = None) -> None:
+        """``session.touch()`` / ``resetMaxAge()``: ``maxAge = originalMaxAge`` (rolling)."""
+        self.set_max_age(self.original_max_age, now=now)
+
+    # --- the other attributes, straight from the stored fields -----------------------------
+
+    def _get(self, key: str) -> Any:
+        return self._fields.get(key)
+
+    def _set(self, key: str, value: Any) -> None:
+        if value is None:
+            self._fields.pop(key, None)
+        else:
+            self._fields[key] = value
+
+    http_only = property(
+        lambda self: self._get("httpOnly"), lambda self, v: self._set("httpOnly", v)
+    )
+    path = property(lambda self: self._get("path"), lambda self, v: self._set("path", v))
+    domain = property(lambda self: self._get("domain"), lambda self, v: self._set("domain", v))
+    secure = property(lambda self: self._get("secure"), lambda self, v: self._set("secure", v))
+    same_site = property(
+        lambda self: self._get("sameSite"), lambda self, v: self._set("sameSite", v)
+    )
+    partitioned = property(
+        lambda self: self._get("partitioned"), lambda self, v: self._set("partitioned", v)
+    )
+    priority = property(
+        lambda self: self._get("priority"), lambda self, v: self._set("priority", v)
+    )
+
+    def serialize(self, name: str, value: str) -> str:
+        """``cookie.serialize(name, value)``: the Set-Cookie value express-session sends.
+
+        Like express-session it sends ``Expires`` and no ``Max-Age``.
+        """
+        expires = self.expires_ms
+        return serialize_cookie(
+            name,
+            value,
+            expires=None if expires is None else ms_to_datetime(expires),
+            domain=self.domain,
+            path=self.path,
+            http_only=bool(self.http_only),
+            secure=bool(self.secure),
+            partitioned=bool(self.partitioned),
+            priority=self.priority,
+            same_site=self.same_site,
+        )
+
+
+class Session(MutableMapping[str, Any]):
+    """express-session's ``req.session``: the user's data, with ``.id`` and ``.cookie``.
+
+    >>> session = Session.new(max_age=3_600_000)
+    >>> session["user"] = "ada"
+    >>> len(session.id), session.cookie.original_max_age, dict(session)
+    (32, 3600000, {'user': 'ada'})
+    """
+
+    __slots__ = ("_data", "cookie", "id", "loaded_hash")
+
+    def __init__(
+        self, sid: str, cookie: Cookie | None = None, data: Mapping[str, Any] | None = None
+    ) -> None:
+        self.id = sid
+        self.cookie = cookie if cookie is not None else Cookie()
+        self._data: dict[str, Any] = {}
+        if data:
+            self.update(data)
+        #: ``hash()`` when loaded or last saved: tells whether the data changed since
+        self.loaded_hash = ""
+
+    @classmethod
+    def new(
+        cls,
+        sid: str | None = None,
+        *,
+        max_age: float | None = None,
+        path: str | None = "/",
+        http_only: bool | None = True,
+        domain: str | None = None,
+        secure: bool | None = None,
+        same_site: bool | str | None = None,
+        partitioned: bool | None = None,
+        priority: str | None = None,
+        now: float | None = None,
+    ) -> Session:
+        """A fresh session as express-session's ``generate`` makes it (id from uid-safe)."""
+        cookie = Cookie(
+            max_age=max_age,
+            path=path,
+            http_only=http_only,
+            domain=domain,
+            secure=secure,
+            same_site=same_site,
+            partitioned=partitioned,
+            priority=priority,
+            now=now,
+        )
+        return cls(sid if sid is not None else generate_session_id(), cookie)
+
+    @classmethod
+    def from_json(cls, sid: str, data: Any) -> Session:
+        """The session a store holds under ``sid``; ``ValueError`` if ``data`` is not one."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"the stored session is a {type(data).__name__}, not an object")
+        if "cookie" not in data:
+            raise ValueError("the stored session has no cookie")
+        session = cls(sid, Cookie.from_json(data["cookie"]))
+        session._data = {key: value for key, value in data.items() if key != "cookie"}
+        session.loaded_hash = session.hash()
+        return session
+
+    def to_json(self) -> dict[str, Any]:
+        """What express-session stores: ``{"cookie": ..., ...data}``."""
+        return {"cookie": self.cookie.to_json(), **self._data}
+
+    def hash(self) -> str:
+        """express-session's ``hash(sess)``: SHA-1 of the JSON of everything but the cookie.
+
+        express-session saves a session at the end of a request only when this changed
+        (unless ``resave``); the same test tells whether data changed here.
+        """
+        return hashlib.sha1(jsjson.dumps(self._data, name="session").encode("utf-8")).hexdigest()
+
+    @property
+    def modified(self) -> bool:
+        """True when the data (not the cookie) differs from what was loaded or last saved."""
+        return self.hash() != self.loaded_hash
+
+    def touch(self, *, now: float | None = None) -> None:
+        """``req.session.touch()``: reset the expiry from the original max age (no I/O)."""
+        self.cookie.touch(now=now)
+
+    def expired(self, *, now: float | None = None) -> bool:
+        return self.cookie.expired(now=now)
+
+    # --- MutableMapping over the user's data ------------------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key == "cookie":
+            raise KeyError("'cookie' is the session's Cookie: use session.cookie")
+        self._data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"Session({self.id!r}, {self._data!r}, cookie={self.cookie.to_json()!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Session):
+            return self.id == other.id and self.to_json() == other.to_json()
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]

@@ -1,0 +1,146 @@
+"""What every store shares: the store contract, decoding, expiry and error mapping.
+
+A store is a pure format plus a thin shell. The format (keys, rows, file names,
+serialisation, TTL and expiry rules) is plain code with no I/O; the sync and async shells
+make only the client calls and share the format. Every store has::
+
+    get(sid) -> Session | None      set(sid, session)
+    touch(sid, session)             destroy(sid)
+
+and, where the Node store has them, ``all()``, ``ids()``, ``length()``, ``clear()``. An
+async store has the same methods as coroutines. An expired session reads as None whatever
+the store still holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Protocol, runtime_checkable
+
+from .. import jsjson
+from ..errors import CorruptSessionError, SessionError, StoreError
+from ..session import Session
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "AsyncStore",
+    "JSONSerializer",
+    "Serializer",
+    "Store",
+    "async_deadline",
+    "decode_session",
+    "store_errors",
+]
+
+logger = logging.getLogger("engineio_session")
+
+#: seconds a store call may take before it raises StoreError
+DEFAULT_TIMEOUT = 2.0
+
+
+class Serializer(Protocol):
+    """connect-redis's ``serializer`` option: an object with ``parse`` and ``stringify``."""
+
+    def parse(self, text: str) -> Any: ...
+
+    def stringify(self, value: Any) -> str: ...
+
+
+class JSONSerializer:
+    """The default serializer: JSON exactly as Node's ``JSON`` global writes and reads it."""
+
+    @staticmethod
+    def parse(text: str) -> Any:
+        return jsjson.loads(text)
+
+    @staticmethod
+    def stringify(value: Any) -> str:
+        return jsjson.dumps(value, name="session")
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A sync session store (express-session's store contract, in Python)."""
+
+    def get(self, sid: str) -> Session | None: ...
+
+    def set(self, sid: str, session: Session) -> None: ...
+
+    def touch(self, sid: str, session: Session) -> None: ...
+
+    def destroy(self, sid: str) -> None: ...
+
+
+@runtime_checkable
+class AsyncStore(Protocol):
+    """An async session store: the same methods as :class:`Store`, as coroutines."""
+
+    async def get(self, sid: str) -> Session | None: ...
+
+    async def set(self, sid: str, session: Session) -> None: ...
+
+    async def touch(self, sid: str, session: Session) -> None: ...
+
+    async def destroy(self, sid: str) -> None: ...
+
+
+def decode_session(
+    store: str, sid: str, raw: str | bytes, parse: Callable[[str], Any] = jsjson.loads
+) -> Session:
+    """The :class:`Session` in ``raw``, or :class:`CorruptSessionError` (logged once, here).
+
+    >>> decode_session("RedisStore", "abc", '{"cookie": {"expires": null}, "n": 1}')["n"]
+    1
+    """
+    try:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
+        data = parse(text)
+    except (ValueError, TypeError) as error:
+        raise _corrupt(store, sid, f"not JSON ({error})") from error
+    try:
+        return Session.from_json(sid, data)
+    except ValueError as error:
+        raise _corrupt(store, sid, str(error)) from error
+
+
+def _corrupt(store: str, sid: str, reason: str) -> CorruptSessionError:
+    error = CorruptSessionError(store, sid, reason)
+    logger.warning("%s", error)
+    return error
+
+
+@contextlib.contextmanager
+def store_errors(store: str, *passthrough: type[BaseException]) -> Iterator[None]:
+    """Turn any failure of a client call into :class:`StoreError` naming ``store``.
+
+    Our own ``SessionError`` and the exception types in ``passthrough`` go through as they are.
+    """
+    try:
+        yield
+    except SessionError:
+        raise
+    except passthrough:
+        raise
+    except Exception as error:
+        logger.warning("%s failed: %s: %s", store, type(error).__name__, error)
+        raise StoreError(store, error) from error
+
+
+@contextlib.asynccontextmanager
+async def async_deadline(store: str, timeout: float | None) -> AsyncIterator[None]:
+    """Bound an async store call by ``timeout`` seconds; map every failure to StoreError."""
+    try:
+        async with asyncio.timeout(timeout):
+            yield
+    except SessionError:
+        raise
+    except TimeoutError as error:
+        message = f"no answer within {timeout} s"
+        logger.warning("%s failed: %s", store, message)
+        raise StoreError(store, TimeoutError(message)) from error
+    except Exception as error:
+        logger.warning("%s failed: %s: %s", store, type(error).__name__, error)
+        raise StoreError(store, error) from error
