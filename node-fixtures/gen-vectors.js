@@ -220,6 +220,86 @@ function getcookieCases () {
   return cases.map((c) => ({ ...c, ...answers.getcookie(wire.decode(c)) }))
 }
 
+// ---- jsjson: what Node writes, read back and written again by Python -------------------------
+function randomDouble (r) {
+  // any finite double: random bits, NaN and the infinities skipped
+  const buf = Buffer.alloc(8)
+  for (;;) {
+    for (let i = 0; i < 8; i++) buf[i] = r.int(256)
+    const d = buf.readDoubleLE(0)
+    if (Number.isFinite(d)) return d
+  }
+}
+
+function jsonCases () {
+  const { randomSession } = require('./lib/random-session')
+  const r = rng(SEED + 6)
+  const texts = [
+    '0', '-0', '1e21', '1e-7', '1E400', '-1e400', '5e-324', '9007199254740993', '18446744073709551616',
+    '123456789012345678901234567890', '1.0', '1.5e2', '0.1', '[]', '{}', '""', 'null', 'true',
+    '{"a":1,"b":2,"a":3}', '{"__proto__":{"x":1}}', '{"b":1,"2":2,"1":1,"01":0,"4294967295":5,"4294967294":4}',
+    '"\\ud800"', '"\\udc00\\ud800"', '"\\ud83d\\ude00"', '"\u2028\u2029"', '"\\u0000\\u001f\\u007f"',
+    '"\\/"', '" \\t\\n\\r\\b\\f "', '[1,[2,[3,[4,[5]]]]]', ' { "a" : [ 1 , 2 ] } ',
+    'NaN', 'Infinity', '[1,]', "{'a':1}", '"\t"', '01', '.5', '1.', '+1', '\ufeff{}', '[1] x', ''
+  ]
+  const cases = texts.map((text) => ({ text }))
+  for (let i = 0; i < 1500; i++) cases.push({ text: JSON.stringify(randomDouble(r)) })
+  const realNow = Date.now
+  Date.now = () => 1795628562841 // the sessions' cookies expire relative to now: pin it
+  try {
+    for (let i = 0; i < 1500; i++) cases.push({ text: JSON.stringify(randomSession(SEED + i)) })
+  } finally {
+    Date.now = realNow
+  }
+  return cases.map((c) => ({ ...c, ...answers.json(c) }))
+}
+
+// ---- express-session's Cookie ------------------------------------------------------------
+function cookieCases () {
+  const r = rng(SEED + 7)
+  const NOW = 1795628562841
+  const cases = [
+    { options: {}, now: NOW, steps: [] },
+    { options: { max_age: 60000 }, now: NOW, steps: [{ op: 'touch', now: NOW + 1000 }] },
+    { options: { max_age: 1500.7 }, now: NOW, steps: [{ op: 'touch', now: NOW + 1 }] },
+    { options: { max_age: -1 }, now: NOW, steps: [] },
+    { options: { max_age: 0 }, now: NOW, steps: [{ op: 'touch', now: NOW }] },
+    { options: { expires: { $date: NOW + 5000 } }, now: NOW, steps: [{ op: 'touch', now: NOW + 2000 }] },
+    { options: {}, now: NOW, steps: [{ op: 'maxAge', value: 1000, now: NOW }, { op: 'maxAge', value: null, now: NOW + 5 }] },
+    { options: { max_age: 60000 }, now: NOW, steps: [{ op: 'expires', value: null, now: NOW + 5 }, { op: 'touch', now: NOW + 6 }] },
+    { options: { path: { $undefined: true }, http_only: { $undefined: true } }, now: NOW, steps: [] },
+    { options: { same_site: true, secure: true, domain: 'example.com', priority: 'High', partitioned: true }, now: NOW, steps: [] },
+    { options: { domain: 'bad domain' }, now: NOW, steps: [] },
+    { options: { same_site: 'auto' }, now: NOW, steps: [] },
+    { options: { max_age: 8.64e15 }, now: NOW, steps: [] }
+  ]
+  const sameSites = [true, false, 'lax', 'strict', 'none', 'Lax']
+  for (let i = 0; i < RANDOM_CASES; i++) {
+    const options = {}
+    if (r.chance(0.6)) options.max_age = r.chance(0.8) ? r.int(1e9) : (r.next() - 0.2) * 1e7
+    else if (r.chance(0.3)) options.expires = { $date: NOW + r.int(1e9) - 1e8 }
+    if (r.chance(0.2)) options.path = r.pick(['/', '/app', '/a b', { $undefined: true }])
+    if (r.chance(0.2)) options.http_only = r.pick([true, false, { $undefined: true }])
+    if (r.chance(0.2)) options.domain = r.pick(['example.com', '.example.com', 'localhost'])
+    if (r.chance(0.2)) options.secure = r.chance(0.5)
+    if (r.chance(0.3)) options.same_site = r.pick(sameSites)
+    if (r.chance(0.1)) options.partitioned = r.chance(0.5)
+    if (r.chance(0.2)) options.priority = r.pick(['low', 'medium', 'high', 'High'])
+    const steps = []
+    let now = NOW
+    const n = r.int(4)
+    for (let j = 0; j < n; j++) {
+      now += r.int(100000)
+      const kind = r.int(3)
+      if (kind === 0) steps.push({ op: 'touch', now })
+      else if (kind === 1) steps.push({ op: 'maxAge', value: r.chance(0.8) ? r.int(1e8) : null, now })
+      else steps.push({ op: 'expires', value: r.chance(0.8) ? now + r.int(1e8) - 1e6 : null, now })
+    }
+    cases.push({ options, now: NOW, steps })
+  }
+  return cases.map((c) => ({ ...c, ...answers.cookie(wire.decode(c)) }))
+}
+
 // ---- output ------------------------------------------------------------------------------
 function write (dir, file, description, cases) {
   const meta = { description, generator: 'node-fixtures/gen-vectors.js', seed: SEED, versions: versions() }
@@ -235,6 +315,8 @@ function main () {
   write(dir, 'serialize.json', 'cookie.serialize(name, value, options) -> result | error (options use the Python keyword names)', serializeCases())
   write(dir, 'sign.json', 'cookie-signature.sign(value, secret) -> result', signCases())
   write(dir, 'unsign.json', "express-session's unsigncookie(signed, secrets): cookie-signature.unsign with each secret in turn -> result | null", unsignCases())
+  write(dir, 'json.json', 'JSON.stringify(JSON.parse(text)) -> result | error (the error name)', jsonCases())
+  write(dir, 'cookie.json', "express-session's Cookie: new Cookie(options) at now, then steps (touch = resetMaxAge, maxAge =, expires =) each at its now -> a snapshot {json, maxAge, serialize} after each", cookieCases())
   write(dir, 'getcookie.json', 'the session id the express-session middleware looks up in its store for a request with this Cookie header (null: none, a new session is generated)', getcookieCases())
 }
 

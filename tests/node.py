@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from . import wire
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "node-fixtures"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -71,7 +73,7 @@ class Oracle:
         if "fatal" in reply:
             raise RuntimeError("the Node oracle failed: " + reply["fatal"])
         self.asked += len(cases)
-        answers: list[dict[str, Any]] = reply["answers"]
+        answers: list[dict[str, Any]] = wire.decode(reply["answers"])
         return answers
 
     def close(self) -> None:

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from engineio_session import sign
 from engineio_session.cookies import encode_uri_component
 
+from .wire import UNDEFINED
+
 # the pieces a Cookie header is made of, the awkward ones included (node-fixtures/lib/random.js)
 HEADER_PIECES = [
     "=",
@@ -233,10 +235,81 @@ def getcookie_cases(draw: st.DrawFn) -> dict[str, Any]:
     return {"header": header, "name": name, "secrets": keys}
 
 
+# --- JSON values and express-session cookies -------------------------------------------------
+json_keys = st.one_of(
+    st.sampled_from(
+        ["0", "1", "10", "01", "-1", "4294967294", "4294967295", "__proto__", "cookie"]
+    ),
+    texts,
+)
+json_numbers = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(
+        [0.1, 1e21, 1e-7, 1e-6, 5e-324, -0.0, 2.0**53, 2**53 + 1, 1.7976931348623157e308]
+    ),
+)
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), json_numbers, texts, dates),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(json_keys, inner, max_size=5)
+    ),
+    max_leaves=20,
+)
+
+
+@st.composite
+def json_cases(draw: st.DrawFn) -> dict[str, Any]:
+    from engineio_session import jsjson
+
+    if draw(st.booleans()):
+        return {"text": jsjson.dumps(draw(json_values)), "canonical": True}
+    # a text Node may write or a broken one: both sides must agree on what they make of it
+    pieces = st.sampled_from(['{"a":', "[", "]", "}", ",", '"x"', "1e400", "-0", " ", "\\u", "NaN"])
+    return {"text": draw(st.lists(st.one_of(pieces, texts), max_size=8).map("".join))}
+
+
+NOW = 1795628562841
+
+
+@st.composite
+def cookie_cases(draw: st.DrawFn) -> dict[str, Any]:
+    options = draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "max_age": st.one_of(st.integers(-(10**12), 10**12), st.floats(-1e16, 1e16)),
+                "path": st.sampled_from(["/", "/app", "/a b", UNDEFINED]),
+                "http_only": st.sampled_from([True, False, UNDEFINED]),
+                "domain": st.sampled_from(["example.com", ".example.com", "bad domain"]),
+                "secure": st.booleans(),
+                "same_site": st.sampled_from([True, False, "lax", "Strict", "none", "auto"]),
+                "partitioned": st.booleans(),
+                "priority": st.sampled_from(["low", "Medium", "HIGH", "urgent"]),
+            },
+        )
+    )
+    steps = []
+    now = NOW
+    for kind in draw(st.lists(st.sampled_from(["touch", "maxAge", "expires"]), max_size=4)):
+        now += draw(st.integers(0, 10**6))
+        step: dict[str, Any] = {"op": kind, "now": now}
+        if kind == "maxAge":
+            step["value"] = draw(
+                st.one_of(st.none(), st.integers(-(10**10), 10**10), st.floats(allow_nan=True))
+            )
+        elif kind == "expires":
+            step["value"] = draw(st.one_of(st.none(), st.integers(-(10**15), 10**15)))
+        steps.append(step)
+    return {"options": options, "now": NOW, "steps": steps}
+
+
 STRATEGIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "parse": st.builds(lambda h: {"header": h}, headers),
     "serialize": serialize_cases(),
     "sign": st.builds(lambda v, s: {"value": v, "secret": s}, st.one_of(uids, texts), secrets),
     "unsign": unsign_cases(),
     "getcookie": getcookie_cases(),
+    "json": json_cases(),
+    "cookie": cookie_cases(),
 }

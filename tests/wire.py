@@ -24,11 +24,26 @@ def decode(value: Any) -> Any:
             return EPOCH + timedelta(milliseconds=value["$date"])
         if "$buffer" in value:
             return base64.b64decode(value["$buffer"])
+        if "$undefined" in value:
+            return UNDEFINED
         return {key: decode(item) for key, item in value.items()}
     return value
 
 
+class _Undefined:
+    """JS ``undefined``: an option passed as absent (None in the Python API, which JSON
+    would send as ``null``)."""
+
+    def __repr__(self) -> str:
+        return "UNDEFINED"
+
+
+UNDEFINED = _Undefined()
+
+
 def encode(value: Any) -> Any:
+    if value is UNDEFINED:
+        return {"$undefined": True}
     if isinstance(value, float) and not math.isfinite(value):
         return {
             "$number": "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")

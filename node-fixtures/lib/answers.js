@@ -88,3 +88,62 @@ function getcookie ({ header, name, secrets }) {
 }
 
 module.exports = { parse, serialize, sign, unsign, getcookie }
+
+// ---- JSON and express-session's Cookie, for jsjson and session.py ---------------------------
+
+// JSON.stringify(JSON.parse(text)): what Node writes back for what it reads
+function json ({ text }) {
+  try {
+    return { result: JSON.stringify(JSON.parse(text)) }
+  } catch (err) {
+    return { error: err.name }
+  }
+}
+
+const COOKIE_OPTIONS = {
+  max_age: 'maxAge',
+  expires: 'expires',
+  path: 'path',
+  http_only: 'httpOnly',
+  domain: 'domain',
+  secure: 'secure',
+  same_site: 'sameSite',
+  partitioned: 'partitioned',
+  priority: 'priority'
+}
+
+// express-session's Cookie driven through steps with Date.now() pinned to each step's `now`;
+// after each step: its JSON, its maxAge, and the Set-Cookie it serializes to (or the error)
+function expressCookie ({ options, now, steps }) {
+  const realNow = Date.now
+  try {
+    Date.now = () => now
+    const opt = {}
+    for (const key of Object.keys(options)) opt[COOKIE_OPTIONS[key]] = options[key]
+    const c = new session.Cookie(opt)
+    const snapshots = [snapshot(c)]
+    for (const step of steps) {
+      Date.now = () => step.now
+      if (step.op === 'touch') c.maxAge = c.originalMaxAge // Session.prototype.resetMaxAge
+      else if (step.op === 'maxAge') c.maxAge = step.value
+      else if (step.op === 'expires') c.expires = step.value === null ? null : new Date(step.value)
+      snapshots.push(snapshot(c))
+    }
+    return { result: snapshots }
+  } finally {
+    Date.now = realNow
+  }
+}
+
+function snapshot (c) {
+  let serialized
+  try {
+    serialized = { result: c.serialize('connect.sid', 's:abc.def') }
+  } catch (err) {
+    serialized = { error: err.message }
+  }
+  return { json: JSON.stringify(c), maxAge: c.maxAge, serialize: serialized }
+}
+
+module.exports.json = json
+module.exports.cookie = expressCookie

@@ -6,6 +6,11 @@
 //   {"$undefined": true}                                     undefined
 // Everything else is plain JSON. Python's tests/wire.py is the other half.
 
+// an own property, even for the key "__proto__" (plain assignment would set the prototype)
+function own (object, key, value) {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
 function encode (value) {
   if (value === undefined) return { $undefined: true }
   if (typeof value === 'number') {
@@ -20,7 +25,7 @@ function encode (value) {
   if (Array.isArray(value)) return value.map(encode)
   if (value !== null && typeof value === 'object') {
     const out = {}
-    for (const key of Object.keys(value)) out[key] = encode(value[key])
+    for (const key of Object.keys(value)) own(out, key, encode(value[key]))
     return out
   }
   return value
@@ -34,7 +39,7 @@ function decode (value) {
     if ('$buffer' in value) return Buffer.from(value.$buffer, 'base64')
     if ('$undefined' in value) return undefined
     const out = {}
-    for (const key of Object.keys(value)) out[key] = decode(value[key])
+    for (const key of Object.keys(value)) own(out, key, decode(value[key]))
     return out
   }
   return value

@@ -20,7 +20,9 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 __all__ = [
+    "MAX_DATE_MS",
     "date_to_json",
+    "date_to_utc_string",
     "datetime_to_ms",
     "ms_to_datetime",
     "now_ms",
@@ -102,7 +104,7 @@ _ISO_DATE = re.compile(
     r"T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,9}))?)?"
     r"(?P<zone>Z|[+-]\d{2}:\d{2})"
 )
-_MAX_DATE_MS = 8.64e15  # ECMA-262 sec 21.4.1.31 TimeClip
+MAX_DATE_MS = 8.64e15  # ECMA-262 sec 21.4.1.31 TimeClip: the largest |time value|
 
 
 def now_ms() -> int:
@@ -147,6 +149,29 @@ def date_to_json(ms: float) -> str:
         year_text = ("+" if year > 0 else "-") + f"{abs(year):06d}"
     return (
         f"{year_text}-{month:02d}-{dom:02d}T{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}Z"
+    )
+
+
+_WEEKDAYS = ("Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed")  # 1970-01-01 was a Thursday
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def date_to_utc_string(ms: float) -> str:
+    """``Date.prototype.toUTCString()``: ``Wed, 25 Nov 2026 17:42:42 GMT`` (ms dropped).
+
+    >>> date_to_utc_string(8.64e15)
+    'Sat, 13 Sep 275760 00:00:00 GMT'
+    """
+    days, rest = divmod(int(ms), 86_400_000)
+    year, month, dom = _civil_from_days(days)
+    hours, rest = divmod(rest, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds = rest // 1000
+    # ECMA-262 sec 21.4.4.41.3 DateString: a negative year is "-" and at least 4 digits
+    year_text = f"{year:04d}" if year >= 0 else f"-{-year:04d}"
+    return (
+        f"{_WEEKDAYS[days % 7]}, {dom:02d} {_MONTHS[month - 1]} {year_text} "
+        f"{hours:02d}:{minutes:02d}:{seconds:02d} GMT"
     )
 
 
@@ -200,7 +225,7 @@ def parse_date(text: str) -> float:
     if zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         value -= sign * (int(zone[1:3]) * 60 + int(zone[4:6])) * 60_000
-    if abs(value) > _MAX_DATE_MS:
+    if abs(value) > MAX_DATE_MS:
         return math.nan
     return value
 

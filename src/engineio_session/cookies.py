@@ -18,11 +18,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 from urllib.parse import quote
 
-from ._js import number_to_string
+from ._js import MAX_DATE_MS, date_to_utc_string, datetime_to_ms, number_to_string
 
 __all__ = [
     "decode_uri_component",
@@ -44,8 +44,6 @@ _DOMAIN_VALUE = re.compile(
 # RFC 6265 sec 4.1.1 path-value: any CHAR except CTLs or ";"
 _PATH_VALUE = re.compile(r"[\x20-\x3A\x3D-\x7E]*")
 
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _PRIORITIES = {"low": "Low", "medium": "Medium", "high": "High"}
 _SAME_SITES = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _BLANKS = " \t"
@@ -206,7 +204,7 @@ def serialize_cookie(
     value: str,
     *,
     max_age: float | None = None,
-    expires: datetime | None = None,
+    expires: datetime | float | None = None,
     domain: str | None = None,
     path: str | None = None,
     http_only: bool = False,
@@ -218,7 +216,8 @@ def serialize_cookie(
     """Build a ``Set-Cookie`` value as ``cookie.serialize(name, value, options)`` in Node.
 
     The value is ``encodeURIComponent``-encoded, ``Max-Age`` is floored, ``Expires`` is in
-    ``Date.prototype.toUTCString()`` form (a naive ``datetime`` counts as UTC), and
+    ``Date.prototype.toUTCString()`` form (a ``datetime``, a naive one counting as UTC, or
+    a JS time value in ms), and
     ``same_site=True`` means ``Strict``. Option strings are case-insensitive. Anything Node
     rejects raises ``ValueError`` with Node's message.
 
@@ -254,9 +253,14 @@ def serialize_cookie(
         parts.append("Path=" + path)
 
     if expires is not None:
-        if not isinstance(expires, datetime):
+        if isinstance(expires, datetime):
+            parts.append("Expires=" + to_utc_string(expires))
+        elif isinstance(expires, (int, float)) and not isinstance(expires, bool):
+            if not abs(expires) <= MAX_DATE_MS:  # NaN too: an Invalid Date
+                raise ValueError("option expires is invalid")
+            parts.append("Expires=" + date_to_utc_string(expires))
+        else:
             raise ValueError("option expires is invalid")
-        parts.append("Expires=" + to_utc_string(expires))
 
     if http_only:
         parts.append("HttpOnly")
@@ -287,11 +291,6 @@ def to_utc_string(moment: datetime) -> str:
     """``Date.prototype.toUTCString()``: ``Wed, 25 Nov 2026 17:42:42 GMT``.
 
     Milliseconds are dropped, as JS drops them; the year is zero-padded to four digits.
+    A naive datetime counts as UTC.
     """
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return (
-        f"{_WEEKDAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} "
-        f"{moment.year:04d} {moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} GMT"
-    )
+    return date_to_utc_string(datetime_to_ms(moment))

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from . import jsjson
-from ._js import date_to_json, datetime_to_ms, ms_to_datetime, now_ms, parse_date
+from ._js import MAX_DATE_MS, date_to_json, datetime_to_ms, ms_to_datetime, now_ms, parse_date
 from .cookies import serialize_cookie
 from .ids import generate_session_id
 
@@ -149,9 +149,11 @@ class Cookie:
 
     @property
     def expires_ms(self) -> float | None:
-        """The expiry as a JS time value (ms since the epoch), or None."""
+        """The expiry as a JS time value (ms since the epoch), or None; NaN for an Invalid Date."""
         value = self._fields.get("expires")
-        return parse_date(value) if isinstance(value, str) else None
+        if isinstance(value, str):
+            return parse_date(value)
+        return value if isinstance(value, float) else None
 
     @property
     def expires(self) -> datetime | None:
@@ -172,9 +174,20 @@ class Cookie:
             self._fields["expires"] = None
             self._fields["originalMaxAge"] = None
             return
-        ms = datetime_to_ms(moment) if isinstance(moment, datetime) else int(moment)
-        self._fields["expires"] = date_to_json(ms)
-        self._fields["originalMaxAge"] = ms - (now_ms() if now is None else now)
+        ms = datetime_to_ms(moment) if isinstance(moment, datetime) else moment
+        self._store_expires(ms, now_ms() if now is None else now)
+
+    def _store_expires(self, ms: float, now: float) -> None:
+        # express-session's expires setter: originalMaxAge becomes the time left. A Date
+        # truncates to whole ms; a non-finite value or one beyond ECMAScript's TimeClip is an
+        # Invalid Date: toJSON() writes null and the time left is NaN (null too), as in Node.
+        if math.isfinite(ms) and abs(ms) <= MAX_DATE_MS:
+            whole = int(ms)
+            self._fields["expires"] = date_to_json(whole)
+            self._fields["originalMaxAge"] = whole - now
+        else:
+            self._fields["expires"] = math.nan
+            self._fields["originalMaxAge"] = math.nan
 
     def max_age(self, *, now: float | None = None) -> float | None:
         """``cookie.maxAge``: milliseconds left until expiry (negative once past), or None."""
@@ -189,11 +202,8 @@ class Cookie:
         if isinstance(ms, bool) or not isinstance(ms, (int, float)):
             raise TypeError("maxAge must be a number or Date")
         current = now_ms() if now is None else now
-        # new Date(Date.now() + ms) truncates to whole ms, and originalMaxAge is then read
-        # back as expires - Date.now(): always whole milliseconds
-        expires = int(current + ms)
-        self._fields["expires"] = date_to_json(expires)
-        self._fields["originalMaxAge"] = expires - current
+        # new Date(Date.now() + ms), and originalMaxAge read back as expires - Date.now()
+        self._store_expires(current + ms, current)
 
     def expired(self, *, now: float | None = None) -> bool:
         """True once ``expires`` is reached (MemoryStore's rule: ``expires <= Date.now()``)."""
@@ -236,11 +246,11 @@ class Cookie:
 
         Like express-session it sends ``Expires`` and no ``Max-Age``.
         """
-        expires = self.expires_ms
+        expires = self.expires_ms  # NaN (an Invalid Date) fails in serialize's own order
         return serialize_cookie(
             name,
             value,
-            expires=None if expires is None else ms_to_datetime(expires),
+            expires=expires,
             domain=self.domain,
             path=self.path,
             http_only=bool(self.http_only),
