@@ -1,0 +1,128 @@
+"""Drive node-fixtures/session-server.js: a real Express app on a real Node store.
+
+>>> with NodeSessionServer({"store": {"type": "redis", "url": "redis://127.0.0.1:6379"},
+...                         "session": {"secret": ["s"]}}) as node:   # doctest: +SKIP
+...     cookie = node.login({"user": "ada"})          # POST /login, returns the cookie pair
+...     node.call("get", sid=node.session_id(cookie))  # connect-redis get()
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+import threading
+from http.cookies import SimpleCookie
+from typing import Any
+
+from . import wire
+from .node import FIXTURES, require_node
+
+
+class NodeError(RuntimeError):
+    """The Node side answered a control command with an error."""
+
+
+class NodeSessionServer:
+    """One ``node session-server.js`` process: HTTP on ``self.port``, control over stdin."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        node = require_node()
+        self.config = config
+        self._process = subprocess.Popen(
+            [node, str(FIXTURES / "session-server.js"), json.dumps(config)],
+            cwd=FIXTURES,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+        )
+        assert self._process.stdout is not None
+        first = self._process.stdout.readline()
+        if not first:
+            self._process.wait(timeout=10)
+            raise RuntimeError(f"session-server.js did not start (exit {self._process.returncode})")
+        self.port: int = json.loads(first)["port"]
+        self.name: str = config.get("session", {}).get("name", "connect.sid")
+        self._lock = threading.Lock()
+        self._next_id = 0
+
+    # --- control channel: the store's own API, from Node --------------------------------------
+
+    def call(self, op: str, **arguments: Any) -> Any:
+        """Run ``op`` on the Node store (get, set, touch, destroy, all, ids, list, length,
+        clear, raw, ttl, now, roundtrip-generate, deep-equal) and return its result."""
+        assert self._process.stdin is not None and self._process.stdout is not None
+        with self._lock:
+            self._next_id += 1
+            message = {"id": self._next_id, "op": op, **wire.encode(arguments)}
+            self._process.stdin.write(json.dumps(message) + "\n")
+            self._process.stdin.flush()
+            line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError("session-server.js exited")
+        reply = json.loads(line)
+        if reply.get("id") != message["id"]:
+            raise RuntimeError(f"out of order reply {reply!r}")
+        if "error" in reply:
+            raise NodeError(reply["error"])
+        return wire.decode(reply["result"])
+
+    # --- HTTP: what a browser does -------------------------------------------------------------
+
+    def request(
+        self, method: str, path: str, *, cookie: str | None = None, body: Any = None
+    ) -> tuple[int, dict[str, Any], str | None]:
+        """(status, JSON body, the ``name=value`` pair of a Set-Cookie for our cookie, if any)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        headers = {"Content-Type": "application/json"}
+        if cookie:
+            headers["Cookie"] = cookie
+        payload = None if body is None else json.dumps(body)
+        connection.request(method, path, body=payload, headers=headers)
+        response = connection.getresponse()
+        data = json.loads(response.read() or b"null")
+        set_cookie = None
+        for header in response.headers.get_all("Set-Cookie") or []:
+            parsed: SimpleCookie = SimpleCookie()
+            parsed.load(header)
+            if self.name in parsed:
+                set_cookie = header.split(";", 1)[0]
+        connection.close()
+        return response.status, data, set_cookie
+
+    def set_cookie_headers(self, method: str, path: str, cookie: str | None = None) -> list[str]:
+        """The raw Set-Cookie headers of a request (for attribute checks)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        connection.request(
+            method,
+            path,
+            body="{}",
+            headers={"Content-Type": "application/json", **({"Cookie": cookie} if cookie else {})},
+        )
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        return response.headers.get_all("Set-Cookie") or []
+
+    def login(self, data: dict[str, Any]) -> str:
+        """POST /login with ``data``; the ``connect.sid=...`` pair Express set."""
+        status, _, cookie = self.request("POST", "/login", body=data)
+        assert status == 200 and cookie is not None, (status, cookie)
+        return cookie
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def __enter__(self) -> NodeSessionServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
