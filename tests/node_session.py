@@ -12,7 +12,6 @@ import http.client
 import json
 import subprocess
 import threading
-from http.cookies import SimpleCookie
 from typing import Any
 
 from . import wire
@@ -85,10 +84,10 @@ class NodeSessionServer:
         data = json.loads(response.read() or b"null")
         set_cookie = None
         for header in response.headers.get_all("Set-Cookie") or []:
-            parsed: SimpleCookie = SimpleCookie()
-            parsed.load(header)
-            if self.name in parsed:
-                set_cookie = header.split(";", 1)[0]
+            # by name, not with SimpleCookie: it rejects a header with `Partitioned`
+            pair = header.split(";", 1)[0]
+            if pair.split("=", 1)[0].strip() == self.name:
+                set_cookie = pair
         connection.close()
         return response.status, data, set_cookie
 

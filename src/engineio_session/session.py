@@ -341,8 +341,9 @@ class Session(MutableMapping[str, Any]):
         """True when the data (not the cookie) differs from what was loaded or last saved."""
         return self.hash() != self.loaded_hash
 
-    def touch(self, *, now: float | None = None) -> None:
-        """``req.session.touch()``: reset the expiry from the original max age (no I/O)."""
+    def reset_max_age(self, *, now: float | None = None) -> None:
+        """``req.session.resetMaxAge()`` (its ``touch()``): reset the expiry from the original
+        max age; no I/O. A live session's ``touch()`` also tells the store."""
         self.cookie.touch(now=now)
 
     def expired(self, *, now: float | None = None) -> bool:

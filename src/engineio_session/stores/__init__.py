@@ -3,3 +3,7 @@
 from .base import DEFAULT_TIMEOUT, AsyncStore, JSONSerializer, Serializer, Store
 
 __all__ = ["DEFAULT_TIMEOUT", "AsyncStore", "JSONSerializer", "Serializer", "Store"]
+
+from .file import AsyncFileStore, FileStore
+
+__all__ += ["AsyncFileStore", "FileStore"]
