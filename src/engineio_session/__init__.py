@@ -7,14 +7,28 @@
 
 from ._version import __version__
 from .cookies import parse_cookie, serialize_cookie
-from .errors import SessionError
+from .engineio import ENVIRON_SESSION, AsyncSessionHandle, SessionHandle, attach
+from .errors import CorruptSessionError, SessionError, StoreError
 from .ids import generate_session_id, get_session_id
+from .live import AsyncLiveSession, LiveSession, SessionGoneError
+from .session import Cookie, Session
 from .signature import Signer, sign, unsign
 
 __all__ = [
+    "ENVIRON_SESSION",
+    "AsyncLiveSession",
+    "AsyncSessionHandle",
+    "Cookie",
+    "CorruptSessionError",
+    "LiveSession",
+    "Session",
     "SessionError",
+    "SessionGoneError",
+    "SessionHandle",
     "Signer",
+    "StoreError",
     "__version__",
+    "attach",
     "generate_session_id",
     "get_session_id",
     "parse_cookie",

@@ -1,0 +1,114 @@
+"""A session bound to its store, as ``req.session`` is bound to ``req.sessionStore``.
+
+What the ``session`` event hands to a handler: the user's data plus ``save()``,
+``reload()``, ``touch()`` and ``destroy()``, plain calls on a sync server and coroutines on
+an async one::
+
+    @eio.on("session")
+    async def on_session(sid, session):     # an AsyncLiveSession
+        session["seen"] = session.get("seen", 0) + 1
+        await session.save()                # the Node app sees it on its next request
+
+express-session semantics: ``save()`` writes the whole session (``store.set``);
+``reload()`` replaces the data with what the store holds now and fails if it is gone;
+``touch()`` resets the expiry from the original max age (``rolling``) and tells the store
+(``store.touch``, which extends a Redis TTL); ``destroy()`` removes it from the store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import SessionError
+from .session import Session
+from .stores.base import AsyncStore, Store
+
+__all__ = ["AsyncLiveSession", "LiveSession", "SessionGoneError"]
+
+
+class SessionGoneError(SessionError):
+    """``reload()`` found no session: destroyed (a logout) or expired."""
+
+    def __init__(self, sid: str) -> None:
+        self.sid = sid
+        super().__init__("failed to load session")  # express-session's message
+
+
+def _adopt(target: Session, source: Session) -> None:
+    target.cookie = source.cookie
+    target.clear()
+    target.update(source)
+    target.loaded_hash = source.loaded_hash
+
+
+class LiveSession(Session):
+    """A :class:`Session` with express-session's methods, on a sync store."""
+
+    __slots__ = ("destroyed", "store")
+
+    def __init__(self, session: Session, store: Store) -> None:
+        super().__init__(session.id, session.cookie, session)
+        self.loaded_hash = session.loaded_hash
+        self.store = store
+        #: True once destroy() ran, or the watcher saw the session gone
+        self.destroyed = False
+
+    def save(self) -> None:
+        """``req.session.save()``: write the session to the store."""
+        self.store.set(self.id, self)
+        self.loaded_hash = self.hash()
+
+    def reload(self) -> None:
+        """``req.session.reload()``: the store's current data; SessionGoneError if none."""
+        fresh = self.store.get(self.id)
+        if fresh is None:
+            self.destroyed = True
+            raise SessionGoneError(self.id)
+        _adopt(self, fresh)
+
+    def touch(self) -> None:
+        """Reset the expiry from the original max age, and tell the store."""
+        self.reset_max_age()
+        self.store.touch(self.id, self)
+
+    def destroy(self) -> None:
+        """``req.session.destroy()``: remove the session from the store."""
+        self.store.destroy(self.id)
+        self.destroyed = True
+
+
+class AsyncLiveSession(Session):
+    """A :class:`Session` with express-session's methods as coroutines, on an async store."""
+
+    __slots__ = ("destroyed", "store")
+
+    def __init__(self, session: Session, store: AsyncStore) -> None:
+        super().__init__(session.id, session.cookie, session)
+        self.loaded_hash = session.loaded_hash
+        self.store = store
+        self.destroyed = False
+
+    async def save(self) -> None:
+        await self.store.set(self.id, self)
+        self.loaded_hash = self.hash()
+
+    async def reload(self) -> None:
+        fresh = await self.store.get(self.id)
+        if fresh is None:
+            self.destroyed = True
+            raise SessionGoneError(self.id)
+        _adopt(self, fresh)
+
+    async def touch(self) -> None:
+        self.reset_max_age()
+        await self.store.touch(self.id, self)
+
+    async def destroy(self) -> None:
+        await self.store.destroy(self.id)
+        self.destroyed = True
+
+
+def bind(session: Session, store: Any, *, is_async: bool) -> LiveSession | AsyncLiveSession:
+    if is_async:
+        return AsyncLiveSession(session, store)
+    return LiveSession(session, store)
