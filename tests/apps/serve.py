@@ -5,7 +5,8 @@
 config: {
   "mode": "threading" | "eventlet" | "gevent" | "asgi" | "aiohttp",
   "kind": "engineio" | "socketio",
-  "store": {"type": "file", "path": ..., "secret"?: ...} | {"type": "redis", "url": ..., "prefix"?: ...},
+  "store": {"type": "file", "path": ..., "secret"?: ...}
+         | {"type": "redis", "url": ..., "prefix"?: ...},
   "attach": {keyword arguments of attach(): secret, name, create, required, cookie, header,
              auth_key, reload, auto_save, watch, on_store_error},
   "cors": ["http://127.0.0.1:3000"] (optional: allowed origins, with credentials)
@@ -202,7 +203,7 @@ def _socketio_app(sio: Any, handle: Any, is_async: bool, environ_key: str) -> No
         return
 
     @sio.event
-    def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:  # noqa: F811
+    def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
         seen[sid] = environ.get(environ_key) is not None
         return not _rejects(environ)
 
@@ -242,10 +243,9 @@ def serve(config: dict[str, Any]) -> None:
     server, _ = build(config)
     kind = config["kind"]
     if mode == "asgi":
-        import uvicorn
-
         import engineio
         import socketio
+        import uvicorn
 
         app = (engineio.ASGIApp if kind == "engineio" else socketio.ASGIApp)(server)
         sock = _listen()

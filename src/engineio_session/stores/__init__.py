@@ -7,3 +7,14 @@ __all__ = ["DEFAULT_TIMEOUT", "AsyncStore", "JSONSerializer", "Serializer", "Sto
 from .file import AsyncFileStore, FileStore
 
 __all__ += ["AsyncFileStore", "FileStore"]
+
+# The Redis store needs redis-py (`pip install engineio-session[redis]`): imported on use.
+__all__ += ["AsyncRedisStore", "RedisFormat", "RedisStore"]
+
+
+def __getattr__(name: str) -> object:
+    if name in ("AsyncRedisStore", "RedisFormat", "RedisStore"):
+        from . import redis
+
+        return getattr(redis, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
