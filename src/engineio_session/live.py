@@ -38,7 +38,7 @@ def _adopt(target: Session, source: Session) -> None:
     target.cookie = source.cookie
     target.clear()
     target.update(source)
-    target.loaded_hash = source.loaded_hash
+    target.take_baseline(source)
 
 
 class LiveSession(Session):
@@ -48,7 +48,7 @@ class LiveSession(Session):
 
     def __init__(self, session: Session, store: Store) -> None:
         super().__init__(session.id, session.cookie, session)
-        self.loaded_hash = session.loaded_hash
+        self.take_baseline(session)
         self.store = store
         #: True once destroy() ran, or the watcher saw the session gone
         self.destroyed = False
@@ -84,7 +84,7 @@ class AsyncLiveSession(Session):
 
     def __init__(self, session: Session, store: AsyncStore) -> None:
         super().__init__(session.id, session.cookie, session)
-        self.loaded_hash = session.loaded_hash
+        self.take_baseline(session)
         self.store = store
         self.destroyed = False
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from datetime import datetime
 from typing import Any
 
@@ -261,6 +261,10 @@ class Cookie:
         )
 
 
+def _hash_of(data: Mapping[str, Any]) -> str:
+    return hashlib.sha1(jsjson.dumps(data, name="session").encode("utf-8")).hexdigest()
+
+
 class Session(MutableMapping[str, Any]):
     """express-session's ``req.session``: the user's data, with ``.id`` and ``.cookie``.
 
@@ -270,7 +274,7 @@ class Session(MutableMapping[str, Any]):
     (32, 3600000, {'user': 'ada'})
     """
 
-    __slots__ = ("_data", "cookie", "id", "loaded_hash")
+    __slots__ = ("_baseline", "_data", "_loaded_hash", "cookie", "id")
 
     def __init__(
         self, sid: str, cookie: Cookie | None = None, data: Mapping[str, Any] | None = None
@@ -280,8 +284,8 @@ class Session(MutableMapping[str, Any]):
         self._data: dict[str, Any] = {}
         if data:
             self.update(data)
-        #: ``hash()`` when loaded or last saved: tells whether the data changed since
-        self.loaded_hash = ""
+        self._loaded_hash: str | None = ""
+        self._baseline: tuple[str, Callable[[str], Any]] | None = None
 
     @classmethod
     def new(
@@ -313,15 +317,31 @@ class Session(MutableMapping[str, Any]):
         return cls(sid if sid is not None else generate_session_id(), cookie)
 
     @classmethod
-    def from_json(cls, sid: str, data: Any) -> Session:
-        """The session a store holds under ``sid``; ``ValueError`` if ``data`` is not one."""
+    def from_json(
+        cls,
+        sid: str,
+        data: Any,
+        *,
+        text: str | None = None,
+        parse: Callable[[str], Any] = jsjson.loads,
+    ) -> Session:
+        """The session a store holds under ``sid``; ``ValueError`` if ``data`` is not one.
+
+        ``text`` is what ``data`` was parsed from (with ``parse``): given, the baseline of
+        :attr:`modified` is computed from it only when asked for, which keeps a store read
+        cheap; otherwise it is computed now.
+        """
         if not isinstance(data, Mapping):
             raise ValueError(f"the stored session is a {type(data).__name__}, not an object")
         if "cookie" not in data:
             raise ValueError("the stored session has no cookie")
         session = cls(sid, Cookie.from_json(data["cookie"]))
         session._data = {key: value for key, value in data.items() if key != "cookie"}
-        session.loaded_hash = session.hash()
+        if text is None:
+            session._loaded_hash = session.hash()
+        else:
+            session._loaded_hash = None
+            session._baseline = (text, parse)
         return session
 
     def to_json(self) -> dict[str, Any]:
@@ -334,7 +354,29 @@ class Session(MutableMapping[str, Any]):
         express-session saves a session at the end of a request only when this changed
         (unless ``resave``); the same test tells whether data changed here.
         """
-        return hashlib.sha1(jsjson.dumps(self._data, name="session").encode("utf-8")).hexdigest()
+        return _hash_of(self._data)
+
+    @property
+    def loaded_hash(self) -> str:
+        """``hash()`` when loaded or last saved: the baseline of :attr:`modified`."""
+        if self._loaded_hash is None:
+            assert self._baseline is not None
+            text, parse = self._baseline
+            loaded = parse(text)
+            data = {key: value for key, value in loaded.items() if key != "cookie"}
+            self._loaded_hash = _hash_of(data)
+            self._baseline = None
+        return self._loaded_hash
+
+    @loaded_hash.setter
+    def loaded_hash(self, value: str) -> None:
+        self._loaded_hash = value
+        self._baseline = None
+
+    def take_baseline(self, other: Session) -> None:
+        """Use ``other``'s baseline for :attr:`modified` (still lazy if it was)."""
+        self._loaded_hash = other._loaded_hash
+        self._baseline = other._baseline
 
     @property
     def modified(self) -> bool:

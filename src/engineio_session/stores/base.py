@@ -101,7 +101,7 @@ def decode_session(
     except (ValueError, TypeError) as error:
         raise _corrupt(store, sid, f"not JSON ({error})") from error
     try:
-        return Session.from_json(sid, data)
+        return Session.from_json(sid, data, text=text, parse=parse)
     except ValueError as error:
         raise _corrupt(store, sid, str(error)) from error
 

@@ -327,7 +327,7 @@ class FileFormat:
         except ValueError as error:
             raise self._corrupt(sid, f"not JSON ({error})") from error
         try:
-            return Session.from_json(sid, data)
+            return Session.from_json(sid, data, text=text)
         except ValueError as error:
             reason = str(error)
             if isinstance(data, Mapping) and {"hmac", "ct", "iv"} <= data.keys():
