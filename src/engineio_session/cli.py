@@ -1,0 +1,269 @@
+"""``engineio-session``: decode a session cookie, show a stored session, sign an id.
+
+For the person debugging production::
+
+    engineio-session decode 'connect.sid=s%3A...; theme=dark' --secret NEW --secret OLD
+    engineio-session show 'connect.sid=s%3A...' --store redis://127.0.0.1:6379/0 --secret NEW
+    engineio-session show Xq1dQmBq3CZYnI0PLKWmIY8XSEqMR7JJ --store file:///srv/app/sessions
+    engineio-session sign Xq1dQmBq3CZYnI0PLKWmIY8XSEqMR7JJ --secret NEW
+
+Secrets can come from the environment instead of the command line (and the shell
+history): ``ENGINEIO_SESSION_SECRET``, one secret a line, newest first; an encrypted file
+store's secret from ``ENGINEIO_SESSION_STORE_SECRET``. Exit codes: 0 ok, 1 rejected or not
+found, 2 usage or connection error. ``--json`` prints one JSON object for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import _version
+from .cookies import decode_uri_component, encode_uri_component, parse_cookie
+from .errors import SessionError
+from .session import Session
+from .signature import Signer
+
+__all__ = ["main"]
+
+OK, REJECTED, USAGE = 0, 1, 2
+SECRET_ENV = "ENGINEIO_SESSION_SECRET"
+STORE_SECRET_ENV = "ENGINEIO_SESSION_STORE_SECRET"
+
+
+class UsageError(Exception):
+    """Bad arguments, or a store that cannot be reached: exit code 2."""
+
+
+# --- decoding ------------------------------------------------------------------------------
+
+
+def _secrets(given: list[str] | None) -> list[str]:
+    if given:
+        return given
+    from_env = [line for line in os.environ.get(SECRET_ENV, "").splitlines() if line]
+    if not from_env:
+        raise UsageError(f"no secret: pass --secret, or set {SECRET_ENV} (one a line)")
+    return from_env
+
+
+def _looks_like_value(text: str) -> bool:
+    return text.startswith(("s:", "s%3A", "s%3a")) or "=" not in text
+
+
+def decode(text: str, name: str, secrets: list[str]) -> dict[str, Any]:
+    """What express-session makes of ``text`` (a Cookie header, or just the cookie's value).
+
+    The answer says whether it verifies, with which secret, and why not when it does not.
+    """
+    answer: dict[str, Any] = {"name": name, "verified": False, "id": None}
+    if _looks_like_value(text):
+        raw: str | None = text
+        if "%" in text:
+            try:
+                raw = decode_uri_component(text)
+            except ValueError:
+                raw = text
+    else:
+        cookies = parse_cookie(text)
+        raw = cookies.get(name)
+        if raw is None:
+            answer["reason"] = f"no cookie named {name!r} (found: {', '.join(cookies) or 'none'})"
+            return answer
+    assert raw is not None
+    if raw[:2] != "s:":
+        answer["reason"] = "not signed: express-session ignores a value without the s: prefix"
+        return answer
+    signed = raw[2:]
+    dot = signed.rfind(".")
+    answer["id"] = signed[:dot] if dot != -1 else signed
+    if dot == -1 or len(signed) - dot - 1 != 43:
+        answer["reason"] = "malformed: the signature is not 43 base64 characters after the last '.'"
+        return answer
+    for index, secret in enumerate(secrets):
+        if Signer(secret).unsign(signed) is not None:
+            answer.update(verified=True, secret_index=index, secret_count=len(secrets))
+            return answer
+    answer["reason"] = f"bad signature: it matches none of the {len(secrets)} secret(s)"
+    return answer
+
+
+# --- stores by URL -------------------------------------------------------------------------
+
+
+def open_store(url: str, store_secret: str | None) -> Any:
+    """A sync store for ``url``: ``redis://host:port/db?prefix=sess:``, ``file:///dir``."""
+    parts = urlsplit(url)
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    if parts.scheme in ("redis", "rediss"):
+        try:
+            import redis
+        except ImportError:
+            raise UsageError(
+                "redis:// needs redis-py: pip install engineio-session[redis]"
+            ) from None
+        from .stores.redis import RedisStore
+
+        base = parts._replace(query="").geturl()
+        client = redis.Redis.from_url(base, socket_timeout=2, socket_connect_timeout=2)
+        return RedisStore(client, prefix=query.get("prefix", "sess:"))
+    if parts.scheme == "file":
+        from .stores.file import FileStore
+
+        path = unquote(parts.path)
+        if not os.path.isdir(path):
+            raise UsageError(f"no such directory: {path}")
+        return FileStore(
+            path,
+            secret=store_secret or os.environ.get(STORE_SECRET_ENV) or None,
+            file_extension=query.get("ext", ".json"),
+        )
+    raise UsageError(f"unknown store URL {url!r}: use redis://... or file:///path")
+
+
+def _local(ms: float | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000).astimezone().isoformat(timespec="seconds")
+
+
+def describe(session: Session) -> dict[str, Any]:
+    expires = session.cookie.expires_ms
+    return {
+        "id": session.id,
+        "expires_local": _local(expires),
+        "expired": session.expired(),
+        "session": session.to_json(),
+    }
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def _print(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None:
+    if args.json:
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        print(human)
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    answer = decode(args.cookie, args.name, _secrets(args.secret))
+    if answer["verified"]:
+        human = (
+            f"session id: {answer['id']}\n"
+            f"signature: verified with secret #{answer['secret_index'] + 1} "
+            f"of {answer['secret_count']}"
+        )
+    else:
+        human = f"rejected: {answer['reason']}"
+        if answer["id"]:
+            human += f"\nclaimed id: {answer['id']}"
+    _print(args, answer, human)
+    return OK if answer["verified"] else REJECTED
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    target: str = args.target
+    if "=" in target or target.startswith(("s:", "s%3A", "s%3a")):
+        answer = decode(target, args.name, _secrets(args.secret))
+        if not answer["verified"]:
+            _print(args, answer, f"rejected: {answer['reason']}")
+            return REJECTED
+        sid: str = answer["id"]
+    else:
+        sid = target
+    store = open_store(args.store, args.store_secret)
+    try:
+        session = store.get(sid)
+    except SessionError as error:
+        _print(args, {"id": sid, "error": str(error)}, f"error: {error}")
+        return USAGE if type(error).__name__ == "StoreError" else REJECTED
+    if session is None:
+        _print(
+            args, {"id": sid, "session": None}, f"no session {sid!r} in {args.store} (or expired)"
+        )
+        return REJECTED
+    info = describe(session)
+    human = (
+        f"session id: {sid}\n"
+        f"expires: {info['expires_local'] or 'when the browser closes (no maxAge)'}\n"
+        + json.dumps(info["session"], indent=2, ensure_ascii=False)
+    )
+    _print(args, info, human)
+    return OK
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    secrets = _secrets(args.secret)
+    value = "s:" + Signer(secrets).sign(args.sid)
+    cookie = f"{args.name}={encode_uri_component(value)}"
+    _print(args, {"value": value, "cookie": cookie}, f"{value}\n{cookie}")
+    return OK
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="engineio-session",
+        description="Decode express-session cookies and show the sessions Node stored.",
+        epilog=f"Secrets: --secret (repeat for rotation, newest first) or ${SECRET_ENV}.",
+    )
+    root.add_argument("--version", action="version", version=_version.__version__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--secret", action="append", help="a secret (repeat: newest first)")
+        sub.add_argument("--name", default="connect.sid", help="cookie name (connect.sid)")
+        sub.add_argument("--json", action="store_true", help="print one JSON object")
+
+    decode_cmd = commands.add_parser("decode", help="verify a Cookie header or a cookie value")
+    decode_cmd.add_argument("cookie", help="'connect.sid=s%%3A...; other=1', or just the value")
+    common(decode_cmd)
+    decode_cmd.set_defaults(run=cmd_decode)
+
+    show = commands.add_parser("show", help="load and print a session from a store")
+    show.add_argument("target", help="a session id, or a cookie (then --secret is needed)")
+    show.add_argument(
+        "--store", required=True, help="redis://host:6379/0?prefix=sess: | file:///dir"
+    )
+    show.add_argument(
+        "--store-secret", help=f"an encrypted file store's secret (${STORE_SECRET_ENV})"
+    )
+    common(show)
+    show.set_defaults(run=cmd_show)
+
+    sign = commands.add_parser("sign", help="the cookie value express-session would set for an id")
+    sign.add_argument("sid")
+    common(sign)
+    sign.set_defaults(run=cmd_sign)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    # the store's own warnings repeat what the command prints: keep stderr to the point
+    logging.getLogger("engineio_session").setLevel(logging.ERROR)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0) if exit_.code in (0, None) else USAGE
+    try:
+        code: int = args.run(args)
+    except UsageError as error:
+        print(f"engineio-session: {error}", file=sys.stderr)
+        return USAGE
+    except SessionError as error:
+        print(f"engineio-session: {error}", file=sys.stderr)
+        return USAGE
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
