@@ -60,7 +60,7 @@ class Cookie:
     (True, False)
     """
 
-    __slots__ = ("_fields",)
+    __slots__ = ("_expires_cache", "_fields")
 
     def __init__(
         self,
@@ -77,6 +77,7 @@ class Cookie:
         now: float | None = None,
     ) -> None:
         self._fields: dict[str, Any] = {"originalMaxAge": None, "expires": None}
+        self._expires_cache: tuple[str, float] | None = None
         self.http_only = http_only
         self.path = path
         if max_age is not None:
@@ -102,10 +103,11 @@ class Cookie:
             raise ValueError(f"the cookie is a {type(data).__name__}, not an object")
         cookie = cls.__new__(cls)
         cookie._fields = dict(data)
+        cookie._expires_cache = None
         expires = cookie._fields.get("expires")
         if expires is not None and not isinstance(expires, str):
             raise ValueError(f"cookie.expires is {expires!r}, not a date string")
-        if isinstance(expires, str) and math.isnan(parse_date(expires)):
+        if isinstance(expires, str) and math.isnan(cookie._parse_expires(expires)):
             raise ValueError(f"cookie.expires {expires!r} is not a date")
         original = cookie._fields.get("originalMaxAge")
         if original is not None and (
@@ -125,6 +127,7 @@ class Cookie:
     def copy(self) -> Cookie:
         twin = Cookie.__new__(Cookie)
         twin._fields = dict(self._fields)
+        twin._expires_cache = self._expires_cache
         return twin
 
     def __eq__(self, other: object) -> bool:
@@ -152,8 +155,16 @@ class Cookie:
         """The expiry as a JS time value (ms since the epoch), or None; NaN for an Invalid Date."""
         value = self._fields.get("expires")
         if isinstance(value, str):
-            return parse_date(value)
+            return self._parse_expires(value)
         return value if isinstance(value, float) else None
+
+    def _parse_expires(self, text: str) -> float:
+        cache = self._expires_cache
+        if cache is not None and cache[0] is text:
+            return cache[1]
+        ms = parse_date(text)
+        self._expires_cache = (text, ms)
+        return ms
 
     @property
     def expires(self) -> datetime | None:
