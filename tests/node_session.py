@@ -1,9 +1,10 @@
-"""Drive node-fixtures/session-server.js: a real Express app on a real Node store.
+"""Drive node-fixtures/session-server.js: a real Express app on a real Node store::
 
->>> with NodeSessionServer({"store": {"type": "redis", "url": "redis://127.0.0.1:6379"},
-...                         "session": {"secret": ["s"]}}) as node:   # doctest: +SKIP
-...     cookie = node.login({"user": "ada"})          # POST /login, returns the cookie pair
-...     node.call("get", sid=node.session_id(cookie))  # connect-redis get()
+    config = {"store": {"type": "redis", "url": "redis://127.0.0.1:6379"},
+              "session": {"secret": ["s"]}}
+    with NodeSessionServer(config) as node:
+        cookie = node.login({"user": "ada"})    # POST /login: the connect.sid=... pair
+        node.call("get", sid=sid)               # connect-redis get(), from Node
 """
 
 from __future__ import annotations
