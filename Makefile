@@ -6,7 +6,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node-fixtures/node_modules/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install test lint vectors bench fuzz clean
+.PHONY: install test demo demo-serve lint vectors bench fuzz clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -23,8 +23,18 @@ $(NODE_STAMP): node-fixtures/package.json node-fixtures/package-lock.json
 test: install
 	$(PYTEST)
 
+# the whole flow on the embedded default store (session-file-store in a temporary
+# directory); `make demo STORE=redis` on the local Redis
+STORE ?= file
+demo: install
+	$(BIN)/python demo/run.py --store $(STORE)
+
+# both servers up, and the URL of a page to do the same in a browser
+demo-serve: install
+	$(BIN)/python demo/run.py --serve --store $(STORE)
+
 lint: install
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks demo
 	$(BIN)/ruff format --check src
 	$(BIN)/mypy --strict src
 

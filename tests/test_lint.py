@@ -15,7 +15,7 @@ BIN = Path(sys.executable).parent
 @pytest.mark.parametrize(
     "command",
     [
-        ["ruff", "check", "src", "tests", "benchmarks"],
+        ["ruff", "check", "src", "tests", "benchmarks", "demo"],
         ["ruff", "format", "--check", "src"],
         ["mypy", "--strict", "src"],
     ],

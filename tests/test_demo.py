@@ -1,0 +1,67 @@
+"""``make demo`` plays the whole flow and exits 0, on the file store and on Redis;
+``make demo-serve`` serves the page it names."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .node import require_node
+
+ROOT = Path(__file__).resolve().parent.parent
+STEPS = [
+    "1. A user logs in on the Express app",
+    "3. Python fires `session`: it knows the Express user",
+    "hello ada",
+    "GET /me -> {'user': 'ada'",
+    "'theme': 'dark'",
+    "noticed the logout in",
+    "logged in: False",
+    "The demo ran to the end",
+]
+
+
+@pytest.mark.parametrize("store", ["file", "redis"])
+def test_demo_plays_the_whole_flow(store: str, redis_url: str) -> None:
+    require_node()
+    result = subprocess.run(
+        [sys.executable, "demo/run.py", "--store", store],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for line in STEPS:
+        assert line in result.stdout, f"missing {line!r} in:\n{result.stdout}"
+
+
+def test_demo_serve_serves_the_page() -> None:
+    require_node()
+    process = subprocess.Popen(
+        [sys.executable, "demo/run.py", "--serve"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 20
+        url = None
+        while url is None and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if line.startswith("Open "):
+                url = line.split()[1]
+        assert url is not None, "demo-serve printed no URL"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            page = response.read().decode()
+        assert "Express logs you in, Python knows who you are" in page
+        assert "/engine.io.js" in page
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
