@@ -1,0 +1,236 @@
+"""Every code block in README.md runs.
+
+The Node app runs with node; each Python server runs on a free port beside it (or beside
+connect-redis for the Redis one); a user logs in on the Node side and a real client
+connects to the Python server with that cookie and gets its greeting. The shell blocks:
+the make targets exist, the pip extra exists, and the command-line block runs as written
+against the local Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engineio_session import Session
+from engineio_session.stores import FileStore
+
+from .node import FIXTURES, require_node
+from .node_session import NodeSessionServer
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
+
+
+def blocks(language: str) -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [body for lang, body in BLOCK.findall(text) if lang == language]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the README program exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+class Program:
+    """A README block run as a program on a free port."""
+
+    def __init__(self, command: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            command, cwd=cwd, env={**os.environ, **env, "PORT": str(self.port)}
+        )
+        wait_for_port(self.port, self.process)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def sessions_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("readme-sessions")
+
+
+@pytest.fixture(scope="module")
+def node_app(sessions_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Program]:
+    require_node()
+    (source,) = blocks("js")
+    path = tmp_path_factory.mktemp("readme-node") / "app.js"
+    path.write_text(source)
+    env = {"SESSIONS": str(sessions_dir), "NODE_PATH": str(FIXTURES / "node_modules")}
+    program = Program(["node", str(path)], env, FIXTURES)
+    yield program
+    program.stop()
+
+
+def login(port: int, user: str) -> str:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/login",
+        data=json.dumps({"user": user}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        header = response.headers["Set-Cookie"]
+    return str(header).split(";", 1)[0]
+
+
+def python_servers() -> list[str]:
+    return [body for body in blocks("python") if 'if __name__ == "__main__":' in body]
+
+
+def greeting(source: str, port: int, cookie: str) -> Any:
+    """Connect as a browser would, with the cookie; what the server says first."""
+    received: list[Any] = []
+    if "import socketio" in source:
+        import socketio
+
+        sio_client = socketio.Client()
+        sio_client.on("hello", received.append)
+        sio_client.connect(f"http://127.0.0.1:{port}", headers={"Cookie": cookie})
+        try:
+            wait_until(lambda: bool(received))
+            if "whoami" in source:
+                received.append(sio_client.call("whoami", timeout=5))
+        finally:
+            sio_client.disconnect()
+        return received
+    import engineio
+
+    eio_client = engineio.Client()
+    eio_client.on("message", received.append)
+    eio_client.connect(f"http://127.0.0.1:{port}", headers={"Cookie": cookie})
+    try:
+        wait_until(lambda: bool(received))
+        if "last_message" in source:
+            eio_client.send("hi from the test")
+            time.sleep(0.5)
+    finally:
+        eio_client.disconnect()
+    return received
+
+
+def wait_until(condition: Any, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)
+
+
+def test_the_readme_has_its_blocks() -> None:
+    assert len(blocks("js")) == 1
+    assert len(python_servers()) == 4
+    assert len(blocks("sh")) == 3
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_python_server_greets_the_node_user(
+    index: int, node_app: Program, sessions_dir: Path, redis_url: str, tmp_path: Path
+) -> None:
+    source = python_servers()[index]
+    path = tmp_path / "server.py"
+    path.write_text(source)
+    env = {"SESSIONS": str(sessions_dir), "REDIS_URL": redis_url}
+    node = None
+    if "RedisStore" in source:  # the Node side of that one: connect-redis
+        node = NodeSessionServer(
+            {
+                "store": {"type": "redis", "url": redis_url},
+                "session": {"secret": ["new secret", "old secret"]},
+            }
+        )
+        cookie = node.login({"user": "ada"})
+    else:
+        cookie = login(node_app.port, "ada")
+    server = Program([sys.executable, str(path)], env, tmp_path)
+    try:
+        received = greeting(source, server.port, cookie)
+    finally:
+        server.stop()
+        if node is not None:
+            node.close()
+    if "import socketio" in source:
+        assert received[0] == "ada"
+        if "whoami" in source:
+            assert received[1] == "ada"
+    else:
+        assert received[0] == "hello ada"
+    if "last_message" in source:
+        sid = next(
+            s.id
+            for s in map(FileStore(sessions_dir).get, FileStore(sessions_dir).ids())
+            if s and s.get("last_message")
+        )
+        assert FileStore(sessions_dir).get(sid)["last_message"] == "hi from the test"
+
+
+def test_make_targets_and_the_pip_extra_exist() -> None:
+    commands, pip, _ = blocks("sh")
+    for line in commands.splitlines():
+        target = line.split("#")[0].split()
+        assert target[0] == "make"
+        subprocess.run(["make", "-n", *target[1:]], cwd=ROOT, check=True, capture_output=True)
+    (install,) = [line for line in pip.splitlines() if line.startswith("pip install")]
+    extra = re.search(r"\[(\w+)\]", install)
+    assert extra is not None
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert extra.group(1) in project["optional-dependencies"]
+
+
+def test_the_command_line_block_runs(redis_url: str) -> None:
+    import redis
+
+    from engineio_session.stores import RedisStore
+
+    *_, commands = blocks("sh")
+    sid = "Xq1dQmBq3CZYnI0PLKWmIY8XSEqMR7JJ"
+    store = RedisStore(redis.Redis.from_url(redis_url))
+    session = Session.new(sid, max_age=60_000)
+    session["user"] = "ada"
+    store.set(sid, session)
+    bin_dir = Path(sys.executable).parent
+    try:
+        result = subprocess.run(
+            ["bash", "-e", "-c", commands],
+            env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        store.destroy(sid)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"session id: {sid}" in result.stdout
+    assert '"user": "ada"' in result.stdout
