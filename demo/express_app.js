@@ -88,7 +88,7 @@ document.getElementById('logout').onclick = () => fetch('/logout', { method: 'PO
 document.getElementById('me').onclick = () => fetch('/me').then(json)
   .then((r) => log('Express', JSON.stringify(r.data)))
 document.getElementById('connect').onclick = () => {
-  socket = new eio.Socket(python, { withCredentials: true })
+  socket = eio(python, { withCredentials: true })
   socket.on('open', () => log('browser', 'connected to Python at ' + python))
   socket.on('message', (m) => log('Python', m))
   socket.on('close', (reason) => log('browser', 'Python closed the connection (' + reason + ')'))

@@ -14,6 +14,7 @@ second and closes that connection.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import sys
@@ -35,6 +36,9 @@ def make_store() -> object:
         return AsyncRedisStore(client, prefix=os.environ.get("REDIS_PREFIX", "sess:"))
     return AsyncFileStore(os.environ.get("SESSIONS", "./sessions"))
 
+
+logging.basicConfig(format="    Python | %(message)s")
+logging.getLogger("engineio_session").setLevel(logging.INFO)
 
 eio = engineio.AsyncServer(
     async_mode="asgi",
