@@ -12,8 +12,22 @@
 On every handshake the Cookie header is read from the environ, verified as express-session
 verifies it, the session is loaded from the store and ``session`` fires with
 ``(sid, session)`` once the application's own ``connect`` handler (if any) accepted. The
-session stays reachable for the life of the connection: ``sessions.get(sid)`` and, inside
-the ``connect`` handler, ``environ["engineio_session.session"]``.
+session stays reachable for the life of the connection: ``sessions.get(sid)`` from any
+handler and, inside the ``connect`` handler, ``environ["engineio_session.session"]``
+(``None`` when the handshake has no session). Engine.IO itself never dispatches an event
+named ``session``, so a client cannot trigger it.
+
+Transports. The cookie is read from the handshake request, so polling and websocket-only
+handshakes both get their session. A new session (``create=True``) needs its Set-Cookie on
+the handshake response: a polling handshake carries it in every mode, a websocket-only one
+only under ASGI and aiohttp (their 101 response takes headers); under threading, eventlet
+and gevent the server writes the 101 itself, so a websocket-only handshake gets no new
+session there (none is saved: it could never be found again). ``required=True`` answers a
+handshake with no valid session with HTTP 401 in every mode for polling, and for
+websocket-only under threading, eventlet, aiohttp and ASGI (uvicorn: 401 through the
+``websocket.http.response`` extension; an ASGI server without it answers 403); under
+gevent-websocket the upgrade is done before the application runs, so the client sees a 101
+followed by a close.
 
 Differences from engine.io-session 0.0.6, all safer: an unsigned cookie is never accepted
 (session fixation); with ``create=True`` the Set-Cookie rides on the handshake response
@@ -26,14 +40,14 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from . import _compat
-from .cookies import decode_uri_component
-from .errors import SessionError
-from .ids import get_session_id
-from .live import AsyncLiveSession, LiveSession, SessionGoneError
+from .cookies import decode_uri_component, find_cookie, serialize_cookie
+from .errors import CorruptSessionError, StoreError
+from .live import AsyncLiveSession, LiveSession
 from .session import Session
 from .signature import Secrets, Signer, as_signer
 from .stores.base import AsyncStore, Store
@@ -45,7 +59,8 @@ logger = logging.getLogger("engineio_session")
 #: where the session is in the handshake's environ (Socket.IO: ``sio.get_environ(sid)``)
 ENVIRON_SESSION = "engineio_session.session"
 
-#: a browser keeps at most 4096 bytes a cookie; Node's default header limit is 16 KiB
+#: a browser keeps at most 4096 bytes a cookie; Node's default header limit is 16 KiB.
+#: Longer values are refused before any HMAC is computed or the store is asked.
 MAX_COOKIE_VALUE = 4096
 MAX_COOKIE_HEADER = 16384
 
@@ -59,8 +74,33 @@ def _short(sid: str) -> str:
     return sid[:6] + "…"  # enough to follow a session in the logs, not enough to use it
 
 
+def _describe(error: BaseException) -> str:
+    """A store failure for the log: what failed and why, never a cookie or a whole id."""
+    if isinstance(error, CorruptSessionError):
+        return f"{error.store}: session {_short(error.sid)} is corrupt: {error.reason}"
+    if isinstance(error, StoreError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def _verify(value: str | None, signer: Signer) -> str | None:
+    """The id in a decoded signed value ``s:<id>.<mac>``, or None (too long, unsigned, forged)."""
+    if not value or len(value) > MAX_COOKIE_VALUE or value[:2] != "s:":
+        return None
+    return signer.unsign(value[2:]) or None
+
+
 def session_id_from_value(value: str | None, signer: Signer) -> str | None:
-    """The id in a signed cookie value ``s:<id>.<mac>`` (URI-encoded or not), or None."""
+    """The id in a signed value ``s:<id>.<mac>`` (URI-encoded or not) from a header or an
+    ``auth`` payload, or None: verified exactly like the cookie's value.
+
+    >>> from engineio_session import sign
+    >>> signer = as_signer("kitty")
+    >>> session_id_from_value("s%3A" + sign("abc", "kitty"), signer)
+    'abc'
+    >>> session_id_from_value("abc", signer) is None
+    True
+    """
     if not value or len(value) > MAX_COOKIE_VALUE:
         return None
     if "%" in value:
@@ -68,13 +108,22 @@ def session_id_from_value(value: str | None, signer: Signer) -> str | None:
             value = decode_uri_component(value)
         except ValueError:
             return None
-    if value[:2] != "s:":
-        return None
-    return signer.unsign(value[2:]) or None
+    return _verify(value, signer)
+
+
+def _accepts(handler: Callable[..., Any], count: int) -> bool:
+    """Whether ``handler`` can be called with ``count`` positional arguments."""
+    try:
+        inspect.signature(handler).bind(*range(count))
+    except TypeError:
+        return False
+    except ValueError:  # no signature (a builtin): let the call decide
+        return True
+    return True
 
 
 class _Options:
-    """What ``attach`` was told; pure decisions with no I/O."""
+    """What ``attach`` was told, checked at once; pure decisions with no I/O."""
 
     def __init__(
         self,
@@ -92,36 +141,58 @@ class _Options:
         on_store_error: StoreErrorPolicy,
     ) -> None:
         self.signer = as_signer(secret)
+        if not isinstance(name, str):
+            raise TypeError("name is the cookie's name, a str")
+        serialize_cookie(name, "")  # ValueError for a name no cookie can have
         self.name = name
-        self.create = create
-        self.required = required
+        self.create = bool(create)
+        self.required = bool(required)
+        if cookie is not None and not isinstance(cookie, Mapping):
+            raise TypeError("cookie is a mapping of express-session cookie options")
         self.cookie = dict(cookie or {})
         unknown = set(self.cookie) - _COOKIE_OPTIONS
         if unknown:
             raise TypeError(
                 f"unknown cookie options {sorted(unknown)}; use {sorted(_COOKIE_OPTIONS)}"
             )
+        self.set_cookie(self.new_session())  # bad cookie options fail here, not in a handshake
+        for option, value in (("header", header), ("auth_key", auth_key)):
+            if value is not None and (not isinstance(value, str) or not value):
+                raise TypeError(f"{option} is a non-empty str")
+        if header is not None and not _compat.is_header_name(header):
+            raise ValueError(f"header {header!r} is not an HTTP header name")
         self.header = header
         self.auth_key = auth_key
-        self.reload = reload
-        self.auto_save = auto_save
-        if watch is not None and watch <= 0:
-            raise ValueError("watch is a number of seconds greater than 0")
-        self.watch = watch
+        self.reload = bool(reload)
+        self.auto_save = bool(auto_save)
+        if watch is not None and (
+            isinstance(watch, bool) or not isinstance(watch, (int, float)) or not watch > 0
+        ):
+            raise ValueError("watch is a number of seconds greater than 0, or None")
+        self.watch = None if watch is None else float(watch)
         if on_store_error not in ("admit", "reject"):
             raise ValueError("on_store_error is 'admit' or 'reject'")
         self.on_store_error = on_store_error
+
+    @property
+    def required_at_handshake(self) -> bool:
+        """With ``auth_key`` the session may still come in the CONNECT's ``auth``: the
+        Socket.IO namespace connect enforces ``required`` then, not the handshake."""
+        return self.required and self.auth_key is None
 
     def session_id(self, environ: dict[str, Any]) -> str | None:
         """The verified session id of a handshake: the cookie, else the configured header."""
         header = _compat.cookie_header(environ)
         if header and len(header) <= MAX_COOKIE_HEADER:
-            sid = get_session_id(header, self.name, secrets=self.signer)
+            sid = _verify(find_cookie(header, self.name), self.signer)
             if sid is not None:
                 return sid
         if self.header is not None:
             return session_id_from_value(_compat.request_header(environ, self.header), self.signer)
         return None
+
+    def reject_on_store_error(self) -> bool:
+        return self.on_store_error == "reject" or self.required
 
     def new_session(self) -> Session:
         return Session.new(**self.cookie)
@@ -137,8 +208,15 @@ async def _maybe_await(value: Any) -> Any:
     return value
 
 
+def _is_rejection(result: Any) -> bool:
+    return result is not None and result is not True
+
+
 class _Handle:
     """What ``attach`` returns: the live sessions by Engine.IO sid, and the options."""
+
+    #: Engine.IO fires ``session`` at the handshake; Socket.IO per namespace connect
+    fires_on_handshake = True
 
     def __init__(self, eio: Any, store: Any, options: _Options) -> None:
         self.eio = eio
@@ -147,6 +225,16 @@ class _Handle:
         self.sessions: dict[str, Any] = {}
         self.slots: _compat.HandlerSlots
         self._watching = False
+        self._lock = threading.Lock()
+        #: background tasks started here (asyncio keeps only weak references to tasks)
+        self._tasks: set[Any] = set()
+
+    def _spawn(self, function: Callable[..., Any], *args: Any) -> None:
+        task = self.eio.start_background_task(function, *args)
+        add_done_callback = getattr(task, "add_done_callback", None)
+        if add_done_callback is not None:  # an asyncio task
+            self._tasks.add(task)
+            add_done_callback(self._tasks.discard)
 
     def _app(self, event: str) -> Callable[..., Any] | None:
         return self.slots.app.get(event)
@@ -154,8 +242,32 @@ class _Handle:
     def _session_handler(self) -> Callable[..., Any] | None:
         return dict.get(self.slots, "session")
 
-    def _log_store_error(self, error: SessionError, what: str) -> None:
-        logger.warning("%s failed during %s: %s", type(self.store).__name__, what, error)
+    def _store_failed(self, error: BaseException, what: str, reject: bool) -> None:
+        outcome = "rejecting it" if reject else "going on without a session"
+        logger.warning(
+            "%s failed during %s, %s: %s",
+            type(self.store).__name__,
+            what,
+            outcome,
+            _describe(error),
+        )
+
+    def _publish(self, sid: str, session: Any) -> None:
+        """Where else the connection's current session is kept (Socket.IO: its environ)."""
+
+    def _forget(self, sid: str) -> Any:
+        session = self.sessions.pop(sid, None)
+        if session is not None:
+            self._publish(sid, None)
+        return session
+
+    def _should_auto_save(self, session: Any) -> bool:
+        return (
+            session is not None
+            and self.options.auto_save
+            and not session.destroyed
+            and session.modified
+        )
 
 
 class SessionHandle(_Handle):
@@ -173,51 +285,64 @@ class SessionHandle(_Handle):
     def _connect(self, sid: str, environ: dict[str, Any], *args: Any) -> Any:
         options = self.options
         session: LiveSession | None = None
+        store_failed = False
         session_id = options.session_id(environ)
         if session_id is not None:
             try:
                 stored = self.store.get(session_id)
-            except SessionError as error:
-                self._log_store_error(error, "the handshake")
-                if options.on_store_error == "reject" or options.required:
+            except Exception as error:
+                reject = options.reject_on_store_error()
+                self._store_failed(error, "the handshake", reject)
+                if reject:
                     return False
-                stored = None
+                store_failed, stored = True, None
             if stored is not None and not stored.expired():
                 session = LiveSession(stored, self.store)
         created = False
-        if session is None and options.create:
+        # a store that failed may hold this user's session: a new one would log them out
+        if session is None and options.create and not store_failed:
             if _compat.can_send_cookie(self.eio.async_mode, environ):
                 session = LiveSession(options.new_session(), self.store)
-                created = True
+                try:
+                    session.save()  # before anything can see or name it
+                    created = True
+                except Exception as error:
+                    reject = options.reject_on_store_error()
+                    self._store_failed(error, "saving a new session", reject)
+                    if reject:
+                        return False
+                    session = None
             else:
                 logger.debug("no Set-Cookie possible on this handshake: no new session")
-        if session is None and options.required:
+        if session is None and options.required_at_handshake:
             return False
         environ[ENVIRON_SESSION] = session
         if session is not None:
             self.sessions[sid] = session
+        app = self._app("connect")
         try:
-            app = self._app("connect")
             result = app(sid, environ, *args) if app is not None else None
         except BaseException:
-            self.sessions.pop(sid, None)
+            self._rejected(sid, created)
             raise
-        if result is not None and result is not True:
-            self.sessions.pop(sid, None)
+        if _is_rejection(result):
+            self._rejected(sid, created)
             return result
-        if session is None:
-            return result
-        if created:
-            try:
-                session.save()  # before the response names it
-            except SessionError as error:
-                self._log_store_error(error, "saving a new session")
-                self.sessions.pop(sid, None)
-                return False if options.required else result
-            environ[_compat.ENVIRON_SET_COOKIE] = options.set_cookie(session)
-        self._fire_session(sid, session)
-        self._start_watch()
+        if session is not None:
+            if created:
+                environ[_compat.ENVIRON_SET_COOKIE] = options.set_cookie(session)
+            if self.fires_on_handshake:
+                self._fire_session(sid, session)
+            self._start_watch()
         return result
+
+    def _rejected(self, sid: str, created: bool) -> None:
+        session = self._forget(sid)
+        if created and session is not None:
+            try:
+                session.destroy()  # nobody will ever hold its cookie
+            except Exception as error:
+                self._store_failed(error, "removing a rejected connection's new session", False)
 
     def _fire_session(self, sid: str, session: LiveSession) -> None:
         handler = self._session_handler()
@@ -228,60 +353,79 @@ class SessionHandle(_Handle):
                 logger.exception("session handler error")
 
     def _message(self, sid: str, data: Any) -> Any:
-        session = self.sessions.get(sid)
-        if session is not None and self.options.reload and not self._reload(sid, session):
+        if self.options.reload and sid in self.sessions and not self._refresh(sid):
             return None
         app = self._app("message")
         return app(sid, data) if app is not None else None
 
-    def _reload(self, sid: str, session: LiveSession) -> bool:
-        """Fresh data before a message; False (and the socket closed) when it is gone."""
+    def _refresh(self, sid: str) -> bool:
+        """``reload=True``: swap in the store's current session before a message or event.
+
+        A new object, so a handler still running on the previous one keeps a consistent
+        view. False (and the connection closed) when the session is gone.
+        """
+        session = self.sessions.get(sid)
+        if session is None:
+            return True
         try:
-            session.reload()
-        except SessionGoneError:
+            fresh = self.store.get(session.id)
+        except Exception as error:
+            self._store_failed(error, "a reload", False)
+            return True
+        if fresh is None or fresh.expired():
             self._end(sid)
             return False
-        except SessionError as error:
-            self._log_store_error(error, "a reload")
+        if self.sessions.get(sid) is session:
+            current = LiveSession(fresh, self.store)
+            self.sessions[sid] = current
+            self._publish(sid, current)
         return True
 
     def _disconnect(self, sid: str, *args: Any) -> Any:
         app = self._app("disconnect")
-        result = app(sid, *args) if app is not None else None
-        session = self.sessions.pop(sid, None)
-        if (
-            session is not None
-            and self.options.auto_save
-            and not session.destroyed
-            and session.modified
-        ):
-            try:
-                session.save()
-            except SessionError as error:
-                self._log_store_error(error, "the auto-save on disconnect")
-        return result
+        try:
+            if app is None:
+                return None
+            # python-engineio >= 4.11 passes a reason; a legacy handler takes only the sid
+            return app(sid, *args) if not args or _accepts(app, 1 + len(args)) else app(sid)
+        finally:
+            session = self._forget(sid)
+            if self._should_auto_save(session):
+                assert session is not None
+                try:
+                    session.save()
+                except Exception as error:
+                    self._store_failed(error, "the auto-save on disconnect", False)
 
     # --- noticing a logout or an expiry ------------------------------------------------------
 
     def _start_watch(self) -> None:
-        if self.options.watch is not None and not self._watching:
+        if self.options.watch is None:
+            return
+        with self._lock:
+            if self._watching:
+                return
             self._watching = True
-            self.eio.start_background_task(self._watch_loop)
+        self._spawn(self._watch_loop)
 
     def _watch_loop(self) -> None:
         interval = self.options.watch
         assert interval is not None
-        try:
-            while self.sessions:
-                self.eio.sleep(interval)
+        while True:
+            self.eio.sleep(interval)
+            with self._lock:
+                if not self.sessions:
+                    self._watching = False
+                    return
+            try:
                 self.check_sessions()
-        finally:
-            self._watching = False
+            except Exception:
+                logger.exception("session watch error")
 
     def check_sessions(self) -> list[str]:
         """Reload every live session once; disconnect those whose session is gone or expired.
 
-        The watcher calls this every ``watch`` seconds; it returns the sids it disconnected.
+        The watcher calls this every ``watch`` seconds; it returns the sids it disconnects.
         """
         ended = []
         by_id: dict[str, list[str]] = {}
@@ -290,8 +434,8 @@ class SessionHandle(_Handle):
         for session_id, sids in by_id.items():
             try:
                 current = self.store.get(session_id)
-            except SessionError as error:
-                self._log_store_error(error, "the watch")
+            except Exception as error:
+                self._store_failed(error, "the watch", False)
                 continue
             if current is None or current.expired():
                 for sid in sids:
@@ -300,10 +444,15 @@ class SessionHandle(_Handle):
         return ended
 
     def _end(self, sid: str) -> None:
-        session = self.sessions.pop(sid, None)
+        """The session is gone: forget it and close the connection (in the background, as a
+        close waits for the client to take its last packets)."""
+        session = self._forget(sid)
         if session is not None:
             session.destroyed = True
             logger.info("session %s is gone: disconnecting %s", _short(session.id), sid)
+        self._spawn(self._close_connection, sid)
+
+    def _close_connection(self, sid: str) -> None:
         self.eio.disconnect(sid)
 
 
@@ -318,59 +467,71 @@ class AsyncSessionHandle(_Handle):
         return self.sessions.get(sid)
 
     async def _connect(self, sid: str, environ: dict[str, Any], *args: Any) -> Any:
+        result = await self._handshake(sid, environ, *args)
+        if _is_rejection(result):
+            _compat.asgi_reject_with_401(environ)
+        return result
+
+    async def _handshake(self, sid: str, environ: dict[str, Any], *args: Any) -> Any:
         options = self.options
         session: AsyncLiveSession | None = None
+        store_failed = False
         session_id = options.session_id(environ)
         if session_id is not None:
             try:
                 stored = await self.store.get(session_id)
-            except SessionError as error:
-                self._log_store_error(error, "the handshake")
-                if options.on_store_error == "reject" or options.required:
-                    _compat.asgi_reject_with_401(environ)
+            except Exception as error:
+                reject = options.reject_on_store_error()
+                self._store_failed(error, "the handshake", reject)
+                if reject:
                     return False
-                stored = None
+                store_failed, stored = True, None
             if stored is not None and not stored.expired():
                 session = AsyncLiveSession(stored, self.store)
         created = False
-        if session is None and options.create:
+        if session is None and options.create and not store_failed:
             if _compat.can_send_cookie(self.eio.async_mode, environ):
                 session = AsyncLiveSession(options.new_session(), self.store)
-                created = True
+                try:
+                    await session.save()
+                    created = True
+                except Exception as error:
+                    reject = options.reject_on_store_error()
+                    self._store_failed(error, "saving a new session", reject)
+                    if reject:
+                        return False
+                    session = None
             else:
                 logger.debug("no Set-Cookie possible on this handshake: no new session")
-        if session is None and options.required:
-            _compat.asgi_reject_with_401(environ)
+        if session is None and options.required_at_handshake:
             return False
         environ[ENVIRON_SESSION] = session
         if session is not None:
             self.sessions[sid] = session
+        app = self._app("connect")
         try:
-            app = self._app("connect")
             result = await _maybe_await(app(sid, environ, *args)) if app is not None else None
         except BaseException:
-            self.sessions.pop(sid, None)
+            await self._rejected(sid, created)
             raise
-        if result is not None and result is not True:
-            self.sessions.pop(sid, None)
-            _compat.asgi_reject_with_401(environ)
+        if _is_rejection(result):
+            await self._rejected(sid, created)
             return result
-        if session is None:
-            return result
-        if created:
-            try:
-                await session.save()
-            except SessionError as error:
-                self._log_store_error(error, "saving a new session")
-                self.sessions.pop(sid, None)
-                if options.required:
-                    _compat.asgi_reject_with_401(environ)
-                    return False
-                return result
-            _compat.add_response_header(environ, "Set-Cookie", options.set_cookie(session))
-        await self._fire_session(sid, session)
-        self._start_watch()
+        if session is not None:
+            if created:
+                _compat.add_response_header(environ, "Set-Cookie", options.set_cookie(session))
+            if self.fires_on_handshake:
+                await self._fire_session(sid, session)
+            self._start_watch()
         return result
+
+    async def _rejected(self, sid: str, created: bool) -> None:
+        session = self._forget(sid)
+        if created and session is not None:
+            try:
+                await session.destroy()
+            except Exception as error:
+                self._store_failed(error, "removing a rejected connection's new session", False)
 
     async def _fire_session(self, sid: str, session: AsyncLiveSession) -> None:
         handler = self._session_handler()
@@ -381,52 +542,64 @@ class AsyncSessionHandle(_Handle):
                 logger.exception("session handler error")
 
     async def _message(self, sid: str, data: Any) -> Any:
-        session = self.sessions.get(sid)
-        if session is not None and self.options.reload and not await self._reload(sid, session):
+        if self.options.reload and sid in self.sessions and not await self._refresh(sid):
             return None
         app = self._app("message")
         return await _maybe_await(app(sid, data)) if app is not None else None
 
-    async def _reload(self, sid: str, session: AsyncLiveSession) -> bool:
+    async def _refresh(self, sid: str) -> bool:
+        """See :meth:`SessionHandle._refresh`."""
+        session = self.sessions.get(sid)
+        if session is None:
+            return True
         try:
-            await session.reload()
-        except SessionGoneError:
-            await self._end(sid)
+            fresh = await self.store.get(session.id)
+        except Exception as error:
+            self._store_failed(error, "a reload", False)
+            return True
+        if fresh is None or fresh.expired():
+            self._end(sid)
             return False
-        except SessionError as error:
-            self._log_store_error(error, "a reload")
+        if self.sessions.get(sid) is session:
+            current = AsyncLiveSession(fresh, self.store)
+            self.sessions[sid] = current
+            self._publish(sid, current)
         return True
 
     async def _disconnect(self, sid: str, *args: Any) -> Any:
         app = self._app("disconnect")
-        result = await _maybe_await(app(sid, *args)) if app is not None else None
-        session = self.sessions.pop(sid, None)
-        if (
-            session is not None
-            and self.options.auto_save
-            and not session.destroyed
-            and session.modified
-        ):
-            try:
-                await session.save()
-            except SessionError as error:
-                self._log_store_error(error, "the auto-save on disconnect")
-        return result
+        try:
+            if app is None:
+                return None
+            if args and not _accepts(app, 1 + len(args)):
+                args = ()
+            return await _maybe_await(app(sid, *args))
+        finally:
+            session = self._forget(sid)
+            if self._should_auto_save(session):
+                assert session is not None
+                try:
+                    await session.save()
+                except Exception as error:
+                    self._store_failed(error, "the auto-save on disconnect", False)
 
     def _start_watch(self) -> None:
         if self.options.watch is not None and not self._watching:
             self._watching = True
-            self.eio.start_background_task(self._watch_loop)
+            self._spawn(self._watch_loop)
 
     async def _watch_loop(self) -> None:
         interval = self.options.watch
         assert interval is not None
-        try:
-            while self.sessions:
-                await self.eio.sleep(interval)
+        while True:
+            await self.eio.sleep(interval)
+            if not self.sessions:  # no await since the check: no connect can slip in
+                self._watching = False
+                return
+            try:
                 await self.check_sessions()
-        finally:
-            self._watching = False
+            except Exception:
+                logger.exception("session watch error")
 
     async def check_sessions(self) -> list[str]:
         """Reload every live session once; disconnect those whose session is gone or expired."""
@@ -437,32 +610,40 @@ class AsyncSessionHandle(_Handle):
         for session_id, sids in by_id.items():
             try:
                 current = await self.store.get(session_id)
-            except SessionError as error:
-                self._log_store_error(error, "the watch")
+            except Exception as error:
+                self._store_failed(error, "the watch", False)
                 continue
             if current is None or current.expired():
                 for sid in sids:
-                    await self._end(sid)
+                    self._end(sid)
                     ended.append(sid)
         return ended
 
-    async def _end(self, sid: str) -> None:
-        session = self.sessions.pop(sid, None)
+    def _end(self, sid: str) -> None:
+        """See :meth:`SessionHandle._end`."""
+        session = self._forget(sid)
         if session is not None:
             session.destroyed = True
             logger.info("session %s is gone: disconnecting %s", _short(session.id), sid)
-        await self.eio.disconnect(sid)
+        self._spawn(self._close_connection, sid)
+
+    async def _close_connection(self, sid: str) -> None:
+        await _compat.async_disconnect(self.eio, sid)
 
 
 def _check_store(eio: Any, store: Any) -> bool:
     """True for an async server; a sync server needs a sync store and an async one an async."""
     is_async = bool(eio.is_asyncio_based())
-    get = getattr(store, "get", None)
-    if get is None or not callable(get):
-        raise TypeError(f"store {store!r} has no get(); see engineio_session.stores")
-    if inspect.iscoroutinefunction(get) != is_async:
+    for method in ("get", "set", "touch", "destroy"):
+        if not callable(getattr(store, method, None)):
+            raise TypeError(
+                f"store {type(store).__name__} has no {method}(); see engineio_session.stores"
+            )
+    if inspect.iscoroutinefunction(store.get) != is_async:
         want = (
-            "an async store (AsyncRedisStore, AsyncFileStore, ...)" if is_async else "a sync store"
+            "an async store (AsyncRedisStore, AsyncFileStore, ...)"
+            if is_async
+            else "a sync store (RedisStore, FileStore, ...)"
         )
         server = "an async" if is_async else "a sync"
         raise TypeError(f"{type(store).__name__} cannot serve {server} server: use {want}")
@@ -477,7 +658,9 @@ def attach_engineio(
     extra_events: tuple[str, ...] = ("session",),
     handle_factory: Callable[[], SessionHandle | AsyncSessionHandle] | None = None,
 ) -> SessionHandle | AsyncSessionHandle:
-    """Hook the handshake, message and disconnect of an engineio server (also ``sio.eio``)."""
+    """Hook the handshake and disconnect (and with ``reload``, each message) of an engineio
+    server; also used for a socketio server's ``sio.eio``."""
+    _compat.check_server(eio)
     is_async = _check_store(eio, store)
     handle: SessionHandle | AsyncSessionHandle
     if handle_factory is not None:
@@ -486,13 +669,12 @@ def attach_engineio(
         handle = AsyncSessionHandle(eio, store, options)
     else:
         handle = SessionHandle(eio, store, options)
+    wrappers = {"connect": handle._connect, "disconnect": handle._disconnect}
+    if options.reload and handle.fires_on_handshake:  # Socket.IO reloads per event instead
+        wrappers["message"] = handle._message
+    handle.slots = _compat.pin_handlers(eio, wrappers, extra_events)
     if not is_async:
         _compat.install_wsgi_response_hook(eio)
-    handle.slots = _compat.pin_handlers(
-        eio,
-        {"connect": handle._connect, "message": handle._message, "disconnect": handle._disconnect},
-        extra_events,
-    )
     return handle
 
 
@@ -515,25 +697,35 @@ def attach(
     """Give every connection of ``server`` the express-session of its handshake.
 
     ``server`` is an ``engineio.Server`` / ``AsyncServer`` or a ``socketio.Server`` /
-    ``AsyncServer``; a sync server takes a sync store and an async server an async store.
-    Returns the handle (``handle.get(sid)``). The options, with their Node counterparts:
+    ``AsyncServer``; a sync server takes a sync store and an async server an async store
+    (anything else is a ``TypeError`` here, as are bad options). Returns the handle:
+    ``handle.get(sid)`` is the connection's live session (``save()``, ``reload()``,
+    ``touch()``, ``destroy()``; awaited on an async server) or None. The options, with
+    their Node counterparts:
 
-    - ``secret``, ``name``: express-session's ``secret`` (a list rotates) and ``name``.
+    - ``secret``, ``name``: express-session's ``secret`` (a list rotates: sign with the
+      first, accept any) and ``name``.
     - ``create``: engine.io-session's behaviour for a handshake with no valid cookie: a new
       session, saved, with Set-Cookie on the handshake response (``cookie`` options as
       express-session's ``cookie``: ``max_age`` in ms, ``path``, ``http_only``, ``domain``,
       ``secure``, ``same_site``, ``partitioned``, ``priority``). Not possible on a
-      websocket-only handshake under WSGI servers: no session is created there.
-    - ``required``: reject (HTTP 401) a handshake that ends with no session.
+      websocket-only handshake under threading, eventlet or gevent: no session is created
+      there. Nor when the store failed to read a valid cookie's session.
+    - ``required``: reject (HTTP 401) a handshake that ends with no session. With
+      ``auth_key`` the handshake is let through and a namespace CONNECT with no session
+      from the cookie or the ``auth`` payload is refused (``connect_error``).
     - ``header``: also accept the signed value (``s:<id>.<mac>``) from this request header,
       for clients that cannot send cookies; ``auth_key`` (Socket.IO): from this key of the
-      ``auth`` payload.
-    - ``reload``: reload the session from the store before each message (Socket.IO: each
-      event), so a change the Node app made is seen; a session gone closes the connection.
+      CONNECT ``auth`` payload. Both verified exactly like the cookie.
+    - ``reload``: fetch the session again before each message (Socket.IO: each event), so a
+      change the Node app made is seen; ``handle.get(sid)`` then returns a new object, and
+      unsaved changes to the previous one are not kept. A session gone closes the
+      connection.
     - ``auto_save``: on disconnect, save the session if its data changed
       (express-socket.io-session's ``autoSave``).
-    - ``watch``: every ``watch`` seconds, reload the live sessions and close the connections
-      whose session was destroyed (a logout) or expired.
+    - ``watch``: every ``watch`` seconds, read the live sessions again and close the
+      connections whose session was destroyed (a logout) or expired; it notices within
+      ``watch`` seconds plus one store read.
     - ``on_store_error``: ``"admit"`` (go on without a session) or ``"reject"`` (401) when the
       store fails at the handshake; ``required=True`` always rejects.
     """

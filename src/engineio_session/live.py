@@ -17,8 +17,6 @@ express-session semantics: ``save()`` writes the whole session (``store.set``);
 
 from __future__ import annotations
 
-from typing import Any
-
 from .errors import SessionError
 from .session import Session
 from .stores.base import AsyncStore, Store
@@ -106,9 +104,3 @@ class AsyncLiveSession(Session):
     async def destroy(self) -> None:
         await self.store.destroy(self.id)
         self.destroyed = True
-
-
-def bind(session: Session, store: Any, *, is_async: bool) -> LiveSession | AsyncLiveSession:
-    if is_async:
-        return AsyncLiveSession(session, store)
-    return LiveSession(session, store)

@@ -11,22 +11,41 @@
 
     @sio.event
     async def connect(sid, environ, auth):
-        session = environ["engineio_session.session"]     # or sessions.get(sid)
+        session = environ["engineio_session.session"]     # or sessions.get(sid); None if none
+
+    @sio.event
+    async def buy(sid, item):
+        session = sessions.get(sid)
+        session["cart"] = [*session.get("cart", []), item]
+        await session.save()
 
 The handshake is the Engine.IO one: the cookie is read, verified and loaded there (HTTP 401
 with ``required=True``). ``session`` then fires once per namespace the client connects to,
-after the namespace's ``connect`` handler accepted, with the Socket.IO sid. A client packet
-that emits an event named ``session`` is dropped, so the event cannot be forged.
+after the namespace's ``connect`` handler accepted, with the Socket.IO sid; decorator
+handlers, class-based namespaces (``on_session``) and catch-alls receive it.
+
+A client cannot forge it: every client event passes through python-socketio's own decoder
+(whatever the serializer, binary attachments joined) and an event named ``session``,
+``connect`` or ``disconnect`` (the names only the server fires; socket.io-client refuses to
+emit the last two) is dropped and logged before any handler sees it. Without that a client
+could call ``@sio.on("session")``, or the application's ``connect`` handler with an
+``environ`` of its choosing, holding a forged ``engineio_session.session``.
 
 ``auth_key="session"`` lets a client that cannot send cookies put the signed value
 (``s:<id>.<mac>``) in its ``auth`` payload instead (``io(url, {auth: {session: ...}})``);
-it is verified exactly like the cookie, when the namespace CONNECT arrives.
+it is verified exactly like the cookie, when the namespace CONNECT arrives and before the
+namespace's ``connect`` handler runs. With ``required=True`` such a server lets a handshake
+without a cookie through and refuses (``connect_error`` "Unauthorized") a namespace CONNECT
+that brings no valid session either way.
+
+``reload=True`` reads the session again before each event, before python-socketio starts
+the event's handler, so the handler sees what the Node app last saved.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from . import _compat
@@ -39,95 +58,54 @@ from .engineio import (
     attach_engineio,
     session_id_from_value,
 )
-from .errors import SessionError
 from .live import AsyncLiveSession, LiveSession
 
-__all__ = ["AsyncSocketIOSessionHandle", "SocketIOSessionHandle", "attach_socketio"]
+__all__ = ["RESERVED_EVENTS", "AsyncSocketIOSessionHandle", "SocketIOSessionHandle"]
 
 logger = logging.getLogger("engineio_session")
-_decoder = json.JSONDecoder()
 
-# Socket.IO packet types (socket.io-protocol v5)
-_CONNECT, _EVENT, _BINARY_EVENT = "0", "2", "5"
+#: event names a client packet may not carry: only the server fires them
+RESERVED_EVENTS = ("session", "connect", "disconnect")
 
 
-def packet_head(text: str) -> tuple[str, str, int]:
-    """(type, namespace, index where the JSON payload starts) of a Socket.IO text packet.
+def _forged(data: Any) -> bool:
+    """Whether a client event (python-socketio's decoded ``data``) names a reserved event.
 
-    >>> packet_head('2/chat,17["session",{}]')
-    ('2', '/chat', 9)
-    >>> packet_head('51-["x",{"_placeholder":true,"num":0}]')
-    ('5', '/', 3)
+    python-socketio dispatches ``data[0]``; the same expression is read here.
     """
-    kind = text[:1]
-    index = 1
-    if kind in ("5", "6"):
-        dash = text.find("-", index)
-        index = dash + 1 if dash != -1 else len(text)
-    namespace = "/"
-    if text.startswith("/", index):
-        comma = text.find(",", index)
-        end = comma if comma != -1 else len(text)
-        namespace = text[index:end]
-        index = end + 1 if comma != -1 else end
-    while index < len(text) and text[index].isdigit():
-        index += 1
-    return kind, namespace, index
-
-
-def event_name(text: str, start: int) -> Any:
-    """The first element of the JSON array at ``start`` (an event's name), or None."""
-    if not text.startswith("[", start):
-        return None
     try:
-        name, _ = _decoder.raw_decode(text, start + 1)
-    except ValueError:
-        return None
-    return name
-
-
-def connect_auth(text: str, start: int) -> Any:
-    """The ``auth`` payload of a CONNECT packet, or None."""
-    if start >= len(text):
-        return None
-    try:
-        return json.loads(text[start:])
-    except ValueError:
-        return None
+        name = data[0]
+    except Exception:
+        return False  # python-socketio fails on it the same way
+    if isinstance(name, str) and name in RESERVED_EVENTS:
+        logger.warning("dropped a %r event sent by a client: only the server fires it", name)
+        return True
+    return False
 
 
 class _SocketIOMixin:
     """What the Socket.IO handles share on top of the Engine.IO ones."""
 
+    fires_on_handshake = False  # per namespace, after its connect handler accepted
     sio: Any
     sessions: dict[str, Any]
     options: _Options
-    _announced: set[tuple[str, str]]
 
     def _eio_sid(self, sid: str, namespace: str) -> str | None:
         if sid in self.sessions:
             return sid
         return _compat.socketio_eio_sid(self.sio, sid, namespace)
 
-    def _forged(self, data: Any) -> tuple[str, str, int] | None:
-        """The packet head of a text packet; None after logging a forged ``session`` event."""
-        if not isinstance(data, str) or not data:
-            return ("", "/", 0)
-        head = packet_head(data)
-        if head[0] in (_EVENT, _BINARY_EVENT) and event_name(data, head[2]) == "session":
-            logger.warning("dropped a 'session' event sent by a client: only the server fires it")
-            return None
-        return head
+    def _publish(self, sid: str, session: Any) -> None:
+        environ = self.sio.environ.get(sid)
+        if environ is not None:
+            environ[ENVIRON_SESSION] = session
 
-    def _session_handler(self) -> None:
-        return None  # Socket.IO: fired per namespace, after its connect (see _announce)
-
-    def _signed_from_auth(self, data: str, start: int) -> str | None:
+    def _auth_session_id(self, auth: Any) -> str | None:
         key = self.options.auth_key
-        if key is None:
+        if key is None or not isinstance(auth, dict):
             return None
-        auth = connect_auth(data, start)
-        value = auth.get(key) if isinstance(auth, dict) else None
+        value = auth.get(key)
         return session_id_from_value(value if isinstance(value, str) else None, self.options.signer)
 
 
@@ -137,64 +115,61 @@ class SocketIOSessionHandle(_SocketIOMixin, SessionHandle):
     def __init__(self, sio: Any, store: Any, options: _Options) -> None:
         super().__init__(sio.eio, store, options)
         self.sio = sio
-        self._announced = set()
 
     def get(self, sid: str, namespace: str = "/") -> LiveSession | None:
         """The live session of Socket.IO connection ``sid`` (or of an Engine.IO sid)."""
         eio_sid = self._eio_sid(sid, namespace)
         return self.sessions.get(eio_sid) if eio_sid is not None else None
 
-    def _message(self, eio_sid: str, data: Any) -> Any:
-        head = self._forged(data)
-        if head is None:
-            return None
-        kind, namespace, start = head
-        if kind == _CONNECT and eio_sid not in self.sessions:
-            self._session_from_auth(eio_sid, data, start)
+    def _on_connect(
+        self, original: Callable[..., Any], eio_sid: str, namespace: str | None, auth: Any
+    ) -> Any:
+        namespace = namespace or "/"
+        session_id = None if eio_sid in self.sessions else self._auth_session_id(auth)
+        if session_id is not None and not self._session_from_auth(eio_sid, session_id):
+            return _compat.socketio_refuse(self.sio, eio_sid, namespace, "Unauthorized")
+        if self.options.required and eio_sid not in self.sessions:
+            return _compat.socketio_refuse(self.sio, eio_sid, namespace, "Unauthorized")
+        result = original(eio_sid, namespace, auth)
         session = self.sessions.get(eio_sid)
-        if (
-            session is not None
-            and self.options.reload
-            and kind in (_EVENT, _BINARY_EVENT)
-            and not self._reload(eio_sid, session)
-        ):
-            return None
-        app = self._app("message")
-        result = app(eio_sid, data) if app is not None else None
-        if kind == _CONNECT:
-            self._announce(eio_sid, namespace)
+        sid = _compat.socketio_sid(self.sio, eio_sid, namespace)
+        if session is not None and sid is not None:
+            try:
+                _compat.socketio_trigger(self.sio, "session", namespace, sid, session)
+            except Exception:
+                logger.exception("session handler error")
         return result
 
-    def _session_from_auth(self, eio_sid: str, data: str, start: int) -> None:
-        session_id = self._signed_from_auth(data, start)
-        if session_id is None:
-            return
+    def _session_from_auth(self, eio_sid: str, session_id: str) -> bool:
+        """Load the session the ``auth`` payload named; False to refuse the namespace."""
         try:
             stored = self.store.get(session_id)
-        except SessionError as error:
-            self._log_store_error(error, "a CONNECT with auth")
-            return
+        except Exception as error:
+            reject = self.options.reject_on_store_error()
+            self._store_failed(error, "a CONNECT with auth", reject)
+            return not reject
         if stored is not None and not stored.expired():
             session = LiveSession(stored, self.store)
             self.sessions[eio_sid] = session
-            environ = self.sio.environ.get(eio_sid)
-            if environ is not None:
-                environ[ENVIRON_SESSION] = session
+            self._publish(eio_sid, session)
+            self._start_watch()
+        return True
 
-    def _announce(self, eio_sid: str, namespace: str) -> None:
-        session = self.sessions.get(eio_sid)
-        sid = _compat.socketio_sid(self.sio, eio_sid, namespace)
-        if session is None or sid is None or (eio_sid, namespace) in self._announced:
-            return
-        self._announced.add((eio_sid, namespace))
-        try:
-            _compat.socketio_trigger(self.sio, "session", namespace, sid, session)
-        except Exception:
-            logger.exception("session handler error")
+    def _on_event(
+        self, original: Callable[..., Any], eio_sid: str, namespace: str, id: Any, data: Any
+    ) -> Any:
+        if _forged(data):
+            return None
+        if self.options.reload and eio_sid in self.sessions and not self._refresh(eio_sid):
+            return None
+        return original(eio_sid, namespace, id, data)
 
-    def _disconnect(self, sid: str, *args: Any) -> Any:
-        self._announced = {item for item in self._announced if item[0] != sid}
-        return super()._disconnect(sid, *args)
+    def _close_connection(self, sid: str) -> None:
+        # a Socket.IO DISCONNECT per namespace first: the client sees "io server
+        # disconnect" and does not reconnect with the dead cookie
+        for namespace, socket_sid in _compat.socketio_connected_namespaces(self.sio, sid):
+            self.sio.disconnect(socket_sid, namespace=namespace, ignore_queue=True)
+        self.eio.disconnect(sid)
 
 
 class AsyncSocketIOSessionHandle(_SocketIOMixin, AsyncSessionHandle):
@@ -203,80 +178,71 @@ class AsyncSocketIOSessionHandle(_SocketIOMixin, AsyncSessionHandle):
     def __init__(self, sio: Any, store: Any, options: _Options) -> None:
         super().__init__(sio.eio, store, options)
         self.sio = sio
-        self._announced = set()
 
     def get(self, sid: str, namespace: str = "/") -> AsyncLiveSession | None:
         """The live session of Socket.IO connection ``sid`` (or of an Engine.IO sid)."""
         eio_sid = self._eio_sid(sid, namespace)
         return self.sessions.get(eio_sid) if eio_sid is not None else None
 
-    async def _fire_session(self, sid: str, session: AsyncLiveSession) -> None:
-        return None  # Socket.IO: fired per namespace, after its connect (see _announce)
-
-    async def _message(self, eio_sid: str, data: Any) -> Any:
-        head = self._forged(data)
-        if head is None:
-            return None
-        kind, namespace, start = head
-        if kind == _CONNECT and eio_sid not in self.sessions:
-            await self._session_from_auth(eio_sid, data, start)
+    async def _on_connect(
+        self, original: Callable[..., Any], eio_sid: str, namespace: str | None, auth: Any
+    ) -> Any:
+        namespace = namespace or "/"
+        session_id = None if eio_sid in self.sessions else self._auth_session_id(auth)
+        if session_id is not None and not await self._session_from_auth(eio_sid, session_id):
+            return await _compat.socketio_refuse(self.sio, eio_sid, namespace, "Unauthorized")
+        if self.options.required and eio_sid not in self.sessions:
+            return await _compat.socketio_refuse(self.sio, eio_sid, namespace, "Unauthorized")
+        result = await original(eio_sid, namespace, auth)
         session = self.sessions.get(eio_sid)
-        if (
-            session is not None
-            and self.options.reload
-            and kind in (_EVENT, _BINARY_EVENT)
-            and not await self._reload(eio_sid, session)
-        ):
-            return None
-        app = self._app("message")
-        result = await _maybe_await(app(eio_sid, data)) if app is not None else None
-        if kind == _CONNECT:
-            await self._announce(eio_sid, namespace)
+        sid = _compat.socketio_sid(self.sio, eio_sid, namespace)
+        if session is not None and sid is not None:
+            try:
+                await _maybe_await(
+                    _compat.socketio_trigger(self.sio, "session", namespace, sid, session)
+                )
+            except Exception:
+                logger.exception("session handler error")
         return result
 
-    async def _session_from_auth(self, eio_sid: str, data: str, start: int) -> None:
-        session_id = self._signed_from_auth(data, start)
-        if session_id is None:
-            return
+    async def _session_from_auth(self, eio_sid: str, session_id: str) -> bool:
         try:
             stored = await self.store.get(session_id)
-        except SessionError as error:
-            self._log_store_error(error, "a CONNECT with auth")
-            return
+        except Exception as error:
+            reject = self.options.reject_on_store_error()
+            self._store_failed(error, "a CONNECT with auth", reject)
+            return not reject
         if stored is not None and not stored.expired():
             session = AsyncLiveSession(stored, self.store)
             self.sessions[eio_sid] = session
-            environ = self.sio.environ.get(eio_sid)
-            if environ is not None:
-                environ[ENVIRON_SESSION] = session
+            self._publish(eio_sid, session)
+            self._start_watch()
+        return True
 
-    async def _announce(self, eio_sid: str, namespace: str) -> None:
-        session = self.sessions.get(eio_sid)
-        sid = _compat.socketio_sid(self.sio, eio_sid, namespace)
-        if session is None or sid is None or (eio_sid, namespace) in self._announced:
-            return
-        self._announced.add((eio_sid, namespace))
-        try:
-            await _maybe_await(
-                _compat.socketio_trigger(self.sio, "session", namespace, sid, session)
-            )
-        except Exception:
-            logger.exception("session handler error")
+    async def _on_event(
+        self, original: Callable[..., Any], eio_sid: str, namespace: str, id: Any, data: Any
+    ) -> Any:
+        if _forged(data):
+            return None
+        if self.options.reload and eio_sid in self.sessions and not await self._refresh(eio_sid):
+            return None
+        return await original(eio_sid, namespace, id, data)
 
-    async def _disconnect(self, sid: str, *args: Any) -> Any:
-        self._announced = {item for item in self._announced if item[0] != sid}
-        return await super()._disconnect(sid, *args)
+    async def _close_connection(self, sid: str) -> None:
+        for namespace, socket_sid in _compat.socketio_connected_namespaces(self.sio, sid):
+            await self.sio.disconnect(socket_sid, namespace=namespace, ignore_queue=True)
+        await _compat.async_disconnect(self.eio, sid)
 
 
 def attach_socketio(sio: Any, options: _Options, store: Any) -> Any:
-    """``attach`` for a socketio.Server / AsyncServer: hooks its ``sio.eio``."""
-    handle_class = (
-        AsyncSocketIOSessionHandle if sio.eio.is_asyncio_based() else SocketIOSessionHandle
-    )
-    return attach_engineio(
-        sio.eio,
-        options,
-        store,
-        extra_events=(),
-        handle_factory=lambda: handle_class(sio, store, options),
-    )
+    """``attach`` for a socketio.Server / AsyncServer: hooks its ``sio.eio`` handshake and
+    its namespace connects and events."""
+    _compat.check_socketio(sio)
+    handle: SocketIOSessionHandle | AsyncSocketIOSessionHandle
+    if sio.eio.is_asyncio_based():
+        handle = AsyncSocketIOSessionHandle(sio, store, options)
+    else:
+        handle = SocketIOSessionHandle(sio, store, options)
+    attach_engineio(sio.eio, options, store, extra_events=(), handle_factory=lambda: handle)
+    _compat.wrap_socketio(sio, handle._on_connect, handle._on_event)
+    return handle

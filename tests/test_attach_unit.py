@@ -1,0 +1,1100 @@
+"""attach() in process: real python-engineio / python-socketio servers driven through their
+own WSGI (threading) and ASGI entry points, no network.
+
+Each scenario runs on a sync server (WSGI ``handle_request``, a sync FileStore) and an async
+one (``ASGIApp`` on an event loop in a thread, an AsyncFileStore); the store is wrapped in a
+recorder that lists every call, so "never reaches the store" is a list that stays empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import engineio
+import pytest
+import socketio
+
+from engineio_session import (
+    ENVIRON_SESSION,
+    AsyncLiveSession,
+    LiveSession,
+    Session,
+    SessionGoneError,
+    StoreError,
+    _compat,
+    attach,
+    get_session_id,
+    sign,
+)
+from engineio_session.engineio import MAX_COOKIE_HEADER, MAX_COOKIE_VALUE, session_id_from_value
+from engineio_session.signature import as_signer
+from engineio_session.stores import AsyncFileStore, FileStore
+from tests.apps.harness import SECRETS, cookie_pair, signed_value
+
+# --- a recording store ----------------------------------------------------------------------
+
+
+class Recording:
+    """A real FileStore that lists the calls made to it (``calls``)."""
+
+    def __init__(self, store: FileStore) -> None:
+        self.inner = store
+        self.calls: list[tuple[str, str]] = []
+
+    def get(self, sid: str) -> Session | None:
+        self.calls.append(("get", sid))
+        return self.inner.get(sid)
+
+    def set(self, sid: str, session: Session) -> None:
+        self.calls.append(("set", sid))
+        self.inner.set(sid, session)
+
+    def touch(self, sid: str, session: Session) -> None:
+        self.calls.append(("touch", sid))
+        self.inner.touch(sid, session)
+
+    def destroy(self, sid: str) -> None:
+        self.calls.append(("destroy", sid))
+        self.inner.destroy(sid)
+
+
+class AsyncRecording:
+    """The same around an AsyncFileStore."""
+
+    def __init__(self, store: AsyncFileStore) -> None:
+        self.inner = store
+        self.calls: list[tuple[str, str]] = []
+
+    async def get(self, sid: str) -> Session | None:
+        self.calls.append(("get", sid))
+        return await self.inner.get(sid)
+
+    async def set(self, sid: str, session: Session) -> None:
+        self.calls.append(("set", sid))
+        await self.inner.set(sid, session)
+
+    async def touch(self, sid: str, session: Session) -> None:
+        self.calls.append(("touch", sid))
+        await self.inner.touch(sid, session)
+
+    async def destroy(self, sid: str) -> None:
+        self.calls.append(("destroy", sid))
+        await self.inner.destroy(sid)
+
+
+class Failing:
+    """A store whose every call fails as a store does when its server is gone."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def _fail(self, what: str, sid: str) -> Any:
+        self.calls.append((what, sid))
+        raise StoreError("FailingStore", ConnectionRefusedError(111, "Connection refused"))
+
+    def get(self, sid: str) -> Session | None:
+        return self._fail("get", sid)  # type: ignore[no-any-return]
+
+    def set(self, sid: str, session: Session) -> None:
+        self._fail("set", sid)
+
+    def touch(self, sid: str, session: Session) -> None:
+        self._fail("touch", sid)
+
+    def destroy(self, sid: str) -> None:
+        self._fail("destroy", sid)
+
+
+class AsyncFailing(Failing):
+    async def get(self, sid: str) -> Session | None:  # type: ignore[override]
+        return self._fail("get", sid)  # type: ignore[no-any-return]
+
+    async def set(self, sid: str, session: Session) -> None:  # type: ignore[override]
+        self._fail("set", sid)
+
+    async def touch(self, sid: str, session: Session) -> None:  # type: ignore[override]
+        self._fail("touch", sid)
+
+    async def destroy(self, sid: str) -> None:  # type: ignore[override]
+        self._fail("destroy", sid)
+
+
+# --- driving a server in process --------------------------------------------------------------
+
+
+class Response:
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: str) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.packets = body.split("\x1e") if status == 200 and body else []
+
+    def header(self, name: str) -> list[str]:
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    @property
+    def sid(self) -> str:
+        assert self.packets and self.packets[0][0] == "0", self.body
+        sid: str = json.loads(self.packets[0][1:])["sid"]
+        return sid
+
+
+class Driver:
+    """One server of ``kind`` with attach() applied, sync (WSGI) or async (ASGI)."""
+
+    def __init__(
+        self,
+        is_async: bool,
+        kind: str,
+        directory: Path,
+        *,
+        store: Any = None,
+        before: Callable[[Any], None] | None = None,
+        server_options: dict[str, Any] | None = None,
+        **attach_options: Any,
+    ) -> None:
+        self.is_async = is_async
+        self.kind = kind
+        self.files = FileStore(directory)  # the same directory, for the test to look at
+        if store is None:
+            store = AsyncRecording(AsyncFileStore(directory)) if is_async else Recording(self.files)
+        self.store = store
+        options: dict[str, Any] = {
+            "async_mode": "asgi" if is_async else "threading",
+            "ping_interval": 5,
+            "ping_timeout": 5,
+            **(server_options or {}),
+        }
+        if kind == "engineio":
+            self.server: Any = (engineio.AsyncServer if is_async else engineio.Server)(
+                async_handlers=False, **options
+            )
+            self.eio = self.server
+            self.path = "/engine.io/"
+        else:
+            self.server = (socketio.AsyncServer if is_async else socketio.Server)(
+                async_handlers=False, **options
+            )
+            self.eio = self.server.eio
+            self.path = "/socket.io/"
+        if before is not None:
+            before(self.server)
+        attach_options.setdefault("secret", SECRETS)
+        self.handle = attach(self.server, store=store, **attach_options)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        if is_async:
+            self.loop = asyncio.new_event_loop()
+            threading.Thread(target=self.loop.run_forever, daemon=True).start()
+            wrapper = engineio.ASGIApp if kind == "engineio" else socketio.ASGIApp
+            self.asgi = wrapper(self.server)
+
+    def close(self) -> None:
+        if self.loop is not None:
+            asyncio.run_coroutine_threadsafe(self._cancel_tasks(), self.loop).result(10)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+
+    @staticmethod
+    async def _cancel_tasks() -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def run(self, value: Any) -> Any:
+        """Await ``value`` on the server's loop (async), or return it (sync)."""
+        if self.loop is None or not asyncio.iscoroutine(value):
+            return value
+        return asyncio.run_coroutine_threadsafe(value, self.loop).result(10)
+
+    # HTTP, as a client sends it
+
+    def request(
+        self,
+        method: str,
+        query: str,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+    ) -> Response:
+        headers = dict(headers or {})
+        if body:
+            headers["Content-Length"] = str(len(body))
+        if self.loop is None:
+            return self._wsgi(method, query, headers, body)
+        return self.run(self._asgi(method, query, headers, body))  # type: ignore[no-any-return]
+
+    def _wsgi(self, method: str, query: str, headers: dict[str, str], body: bytes) -> Response:
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": self.path,
+            "QUERY_STRING": query,
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+        }
+        for name, value in headers.items():
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+        started: list[Any] = []
+
+        def start_response(status: str, response_headers: list[tuple[str, str]]) -> None:
+            started.append((int(status.split()[0]), response_headers))
+
+        chunks = self.server.handle_request(environ, start_response)
+        text = b"".join(chunks).decode()
+        return Response(started[0][0], started[0][1], text)
+
+    async def _asgi(
+        self, method: str, query: str, headers: dict[str, str], body: bytes
+    ) -> Response:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": self.path,
+            "raw_path": self.path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+            ],
+            "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 80),
+        }
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await self.asgi(scope, receive, send)
+        start = next(m for m in sent if m["type"] == "http.response.start")
+        text = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
+        return Response(start["status"], response_headers, text.decode())
+
+    # Engine.IO over polling
+
+    def handshake(
+        self, cookie: str | None = None, headers: dict[str, str] | None = None, query: str = ""
+    ) -> Response:
+        sent = dict(headers or {})
+        if cookie is not None:
+            sent["Cookie"] = cookie
+        return self.request("GET", "EIO=4&transport=polling" + query, sent)
+
+    def post(self, sid: str, *packets: str) -> None:
+        body = "\x1e".join(packets).encode()
+        reply = self.request("POST", f"EIO=4&transport=polling&sid={sid}", body=body)
+        assert reply.status == 200, reply.body
+
+    def poll(self, sid: str) -> list[str]:
+        reply = self.request("GET", f"EIO=4&transport=polling&sid={sid}")
+        assert reply.status == 200, reply.body
+        return reply.packets
+
+    def close_connection(self, sid: str) -> None:
+        self.post(sid, "1")
+
+    def drain(self, sid: str) -> list[str]:
+        """Poll until the server has closed the connection; every packet that came.
+
+        python-engineio refuses a GET once the socket is marked closed (400), so the last
+        packets reach only a GET that was already waiting, as a real client's long poll is.
+        """
+        packets: list[str] = []
+        while True:
+            try:
+                reply = self.request("GET", f"EIO=4&transport=polling&sid={sid}")
+            except KeyError:  # python-engineio < 4.10 raises instead of answering 400
+                _wait(lambda: sid not in self.eio.sockets)
+                return packets
+            packets += reply.packets
+            if reply.status != 200 or "1" in reply.packets:
+                _wait(lambda: sid not in self.eio.sockets)
+                return packets
+
+    # Socket.IO over it
+
+    def sio_connect(
+        self, cookie: str | None = None, namespace: str = "/", auth: Any = None, **handshake: Any
+    ) -> tuple[str, list[str]]:
+        """Handshake, then CONNECT ``namespace``: (eio sid, the packets that came back)."""
+        eio_sid = self.handshake(cookie, **handshake).sid
+        return eio_sid, self.sio_join(eio_sid, namespace, auth)
+
+    def sio_join(self, eio_sid: str, namespace: str = "/", auth: Any = None) -> list[str]:
+        prefix = "" if namespace == "/" else namespace + ","
+        self.post(eio_sid, "40" + prefix + ("" if auth is None else json.dumps(auth)))
+        return self.poll(eio_sid)
+
+    def sio_call(self, eio_sid: str, event: str, *args: Any) -> Any:
+        """Emit with an ack; the ack's arguments (what came before it is dropped)."""
+        self.post(eio_sid, "421" + json.dumps([event, *args]))
+        for packet in self.poll(eio_sid):
+            if packet.startswith("431"):
+                return json.loads(packet[3:])
+        raise AssertionError("no ack")
+
+
+@pytest.fixture(params=[False, True], ids=["sync", "async"])
+def is_async(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
+@pytest.fixture
+def drivers(tmp_path: Path) -> Iterator[Callable[..., Driver]]:
+    made: list[Driver] = []
+
+    def make(is_async: bool, kind: str = "engineio", **options: Any) -> Driver:
+        driver = Driver(is_async, kind, tmp_path / "sessions", **options)
+        made.append(driver)
+        return driver
+
+    yield make
+    for driver in made:
+        driver.close()
+
+
+def saved(files: FileStore, **data: Any) -> Session:
+    session = Session.new(max_age=3_600_000)
+    session.update(data)
+    files.set(session.id, session)
+    return session
+
+
+def messages(packets: list[str]) -> list[Any]:
+    return [json.loads(p[1:]) if p[1:2] in "{[" else p[1:] for p in packets if p[:1] == "4"]
+
+
+# --- HandlerSlots and attach's own checks -----------------------------------------------------
+
+
+def test_handler_slots_keep_the_application_handlers_aside() -> None:
+    def ours() -> None: ...
+
+    def app_before() -> None: ...
+
+    def app_after() -> None: ...
+
+    slots = _compat.HandlerSlots({"connect": app_before, "message": print}, {"connect": ours})
+    assert slots["connect"] is ours and slots.app["connect"] is app_before
+    assert slots["message"] is print  # not pinned: as it was
+    slots["connect"] = app_after
+    assert slots["connect"] is ours and slots.app["connect"] is app_after
+    del slots["connect"]
+    assert slots["connect"] is ours and "connect" not in slots.app
+    slots.update({"connect": app_before, "disconnect": app_after})
+    assert slots.app["connect"] is app_before and slots["disconnect"] is app_after
+    assert slots.pop("connect") is app_before and slots["connect"] is ours
+    assert slots.setdefault("connect", app_after) is app_after
+
+
+@pytest.mark.parametrize("register", ["before", "after", "dict"])
+def test_application_connect_handler_keeps_working(
+    drivers: Callable[..., Driver], is_async: bool, register: str
+) -> None:
+    """Registered before attach, after it, or written into ``handlers`` directly: the app's
+    connect handler runs (and sees the session), and can still reject with 401."""
+    seen: list[Any] = []
+
+    def connect(sid: str, environ: dict[str, Any]) -> Any:
+        seen.append(environ.get(ENVIRON_SESSION))
+        return "reject=1" not in environ["QUERY_STRING"] or {"reason": "no"}
+
+    def install(eio: Any) -> None:
+        eio.on("connect", connect)
+
+    driver = drivers(is_async, before=install if register == "before" else None)
+    if register == "after":
+        driver.eio.on("connect", connect)
+    elif register == "dict":
+        driver.eio.handlers["connect"] = connect
+    session = saved(driver.files, user="ada")
+    assert driver.handshake(cookie_pair(session.id)).status == 200
+    assert isinstance(seen[-1], AsyncLiveSession if is_async else LiveSession)
+    assert seen[-1].id == session.id and seen[-1]["user"] == "ada"
+    rejected = driver.handshake(cookie_pair(session.id), query="&reject=1")
+    assert rejected.status == 401 and json.loads(rejected.body) == {"reason": "no"}
+    assert len(driver.handle.sessions) == 1  # the rejected one left nothing behind
+
+
+def test_attach_twice_is_an_error(tmp_path: Path) -> None:
+    eio = engineio.Server(async_mode="threading")
+    attach(eio, store=FileStore(tmp_path), secret="s")
+    with pytest.raises(RuntimeError, match="already"):
+        attach(eio, store=FileStore(tmp_path), secret="s")
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"secret": []}, ValueError),
+        ({"secret": None}, TypeError),
+        ({"name": "bad name;"}, ValueError),
+        ({"name": 7}, TypeError),
+        ({"cookie": {"maxAge": 1}}, TypeError),
+        ({"cookie": {"same_site": "sideways"}}, ValueError),
+        ({"cookie": {"priority": "urgent"}}, ValueError),
+        ({"cookie": {"domain": "bad domain"}}, ValueError),
+        ({"cookie": "max_age=1"}, TypeError),
+        ({"watch": 0}, ValueError),
+        ({"watch": -1}, ValueError),
+        ({"watch": True}, ValueError),
+        ({"watch": "1"}, ValueError),
+        ({"on_store_error": "ignore"}, ValueError),
+        ({"header": ""}, TypeError),
+        ({"header": "X Session"}, ValueError),
+        ({"auth_key": 3}, TypeError),
+        ({"auth_key": "session"}, TypeError),  # Engine.IO has no auth payload
+    ],
+)
+def test_bad_options_fail_at_attach(tmp_path: Path, options: dict[str, Any], error: type) -> None:
+    eio = engineio.Server(async_mode="threading")
+    with pytest.raises(error):
+        attach(eio, store=FileStore(tmp_path), **{"secret": "s", **options})
+    assert not isinstance(eio.handlers, _compat.HandlerSlots)  # nothing half-done
+
+
+def test_store_and_server_must_match(tmp_path: Path) -> None:
+    sync_store, async_store = FileStore(tmp_path), AsyncFileStore(tmp_path)
+    threading_servers = (engineio.Server, socketio.Server)
+    for server in (cls(async_mode="threading") for cls in threading_servers):
+        with pytest.raises(TypeError, match="AsyncFileStore cannot serve a sync server"):
+            attach(server, store=async_store, secret="s")
+    for server in (cls(async_mode="asgi") for cls in (engineio.AsyncServer, socketio.AsyncServer)):
+        with pytest.raises(TypeError, match="FileStore cannot serve an async server"):
+            attach(server, store=sync_store, secret="s")
+    with pytest.raises(TypeError, match="no get"):
+        attach(engineio.Server(async_mode="threading"), store=object(), secret="s")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not dict"):
+        attach({}, store=sync_store, secret="s")
+
+
+# --- which cookies reach the store ------------------------------------------------------------
+
+
+def cookie_cases(session_id: str) -> dict[str, dict[str, str]]:
+    good = cookie_pair(session_id)
+    value = good.split("=", 1)[1]
+    mac = value.rsplit(".", 1)[1]
+    long_id = "x" * MAX_COOKIE_VALUE  # signed with the real secret, but no cookie is that long
+    return {
+        "none": {},
+        "forged": {"Cookie": cookie_pair(session_id, "not the secret")},
+        "unsigned": {"Cookie": f"connect.sid={session_id}"},
+        "unsigned-s": {"Cookie": f"connect.sid=s%3A{session_id}"},
+        "truncated": {"Cookie": good[:-1]},
+        "no-mac": {"Cookie": good[: -len(mac) - 1]},
+        "padded-mac": {"Cookie": good + "%3D"},
+        "recased-mac": {"Cookie": good[: -len(mac)] + mac.swapcase()},
+        "other-name": {"Cookie": "sid=" + value},
+        "proto-name": {"Cookie": "__proto__=" + value},
+        "oversized-value": {"Cookie": cookie_pair(long_id)},
+        "oversized-header": {"Cookie": f"pad={'y' * MAX_COOKIE_HEADER}; {good}"},
+        "header-unsigned": {"X-Session": session_id},
+        "header-forged": {"X-Session": signed_value(session_id, "not the secret")},
+        "header-oversized": {"X-Session": signed_value(long_id)},
+    }
+
+
+def test_only_verified_cookies_reach_the_store(
+    drivers: Callable[..., Driver], is_async: bool
+) -> None:
+    driver = drivers(is_async, header="X-Session")
+    session = saved(driver.files, user="ada")
+    for case, headers in cookie_cases(session.id).items():
+        reply = driver.request("GET", "EIO=4&transport=polling", headers)
+        assert reply.status == 200, case
+        assert driver.store.calls == [], case
+    assert driver.handle.sessions == {}
+    driver.handshake(cookie_pair(session.id))
+    driver.handshake(cookie_pair(session.id, SECRETS[1]))  # rotation: the old secret too
+    driver.handshake(headers={"X-Session": signed_value(session.id)})
+    driver.handshake("theme=dark; " + cookie_pair(session.id) + "; connect.sid=later")
+    assert driver.store.calls == [("get", session.id)] * 4
+    assert len(driver.handle.sessions) == 4
+
+
+def test_required_without_a_valid_cookie_is_401(
+    drivers: Callable[..., Driver], is_async: bool
+) -> None:
+    driver = drivers(is_async, required=True)
+    session = saved(driver.files, user="ada")
+    for case, headers in cookie_cases(session.id).items():
+        reply = driver.request("GET", "EIO=4&transport=polling", headers)
+        assert reply.status == 401 and reply.body == '"Unauthorized"', case
+    assert driver.store.calls == []
+    driver.files.destroy(session.id)
+    assert driver.handshake(cookie_pair(session.id)).status == 401  # signed, but gone
+    expired = Session.new(max_age=1)
+    driver.files.set(expired.id, expired)
+    time.sleep(0.01)
+    assert driver.handshake(cookie_pair(expired.id)).status == 401  # signed, but expired
+    assert driver.store.calls == [("get", session.id), ("get", expired.id)]
+    assert driver.eio.sockets == {}
+
+
+# --- the session event and the handle -----------------------------------------------------------
+
+
+def test_session_event_and_handle(drivers: Callable[..., Driver], is_async: bool) -> None:
+    fired: list[tuple[str, Any]] = []
+    driver = drivers(is_async)
+    driver.eio.on("session", lambda sid, session: fired.append((sid, session)))
+    session = saved(driver.files, user="ada")
+    sid = driver.handshake(cookie_pair(session.id)).sid
+    assert [f[0] for f in fired] == [sid]
+    live = fired[0][1]
+    assert driver.handle.get(sid) is live and live["user"] == "ada"
+    live["n"] = 1
+    driver.run(live.save())
+    assert driver.files.get(session.id)["n"] == 1  # type: ignore[index]
+    driver.run(live.touch())
+    driver.run(live.reload())
+    driver.files.destroy(session.id)
+    with pytest.raises(SessionGoneError):
+        driver.run(live.reload())
+    assert live.destroyed
+    # no cookie: no event, nothing kept
+    other = driver.handshake().sid
+    assert driver.handle.get(other) is None and len(fired) == 1
+    driver.close_connection(sid)
+    assert driver.handle.get(sid) is None
+
+
+def test_session_event_handler_failure_is_contained(
+    drivers: Callable[..., Driver], is_async: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    driver = drivers(is_async)
+
+    def broken(sid: str, session: Any) -> None:
+        raise RuntimeError("app bug")
+
+    driver.eio.on("session", broken)
+    session = saved(driver.files, user="ada")
+    assert driver.handshake(cookie_pair(session.id)).status == 200
+    assert "session handler error" in caplog.text
+
+
+# --- create=True --------------------------------------------------------------------------
+
+
+def test_create_sets_a_signed_cookie_and_saves(
+    drivers: Callable[..., Driver], is_async: bool
+) -> None:
+    driver = drivers(
+        is_async, create=True, cookie={"max_age": 60_000, "same_site": "lax", "secure": True}
+    )
+    reply = driver.handshake()
+    (set_cookie,) = reply.header("Set-Cookie")
+    pair, *attributes = [part.strip() for part in set_cookie.split(";")]
+    assert attributes[0] == "Path=/" and attributes[1].startswith("Expires=")
+    assert attributes[2:] == ["HttpOnly", "Secure", "SameSite=Lax"]
+    session_id = get_session_id(pair, secrets=[SECRETS[0]])  # the first secret signs
+    assert session_id is not None and driver.store.calls == [("set", session_id)]
+    stored = driver.files.get(session_id)
+    assert stored is not None and stored.cookie.original_max_age == 60_000
+    assert driver.handle.get(reply.sid).id == session_id
+    # the cookie brings the same session back, and no new one is made
+    again = driver.handshake(pair)
+    assert again.header("Set-Cookie") == [] and driver.handle.get(again.sid).id == session_id
+
+
+def test_create_leaves_nothing_when_the_app_rejects(
+    drivers: Callable[..., Driver], is_async: bool
+) -> None:
+    driver = drivers(is_async, create=True)
+    driver.eio.on("connect", lambda sid, environ: False)
+    reply = driver.handshake()
+    assert reply.status == 401 and reply.header("Set-Cookie") == []
+    (kind, created), destroyed = driver.store.calls
+    assert kind == "set" and destroyed == ("destroy", created)
+    assert driver.files.get(created) is None and driver.handle.sessions == {}
+
+
+def test_create_not_when_the_store_failed(drivers: Callable[..., Driver], is_async: bool) -> None:
+    """A valid cookie whose session the store could not read: a new session would log the
+    user out of the Node app, so none is made."""
+    store = AsyncFailing() if is_async else Failing()
+    driver = drivers(is_async, store=store, create=True)
+    reply = driver.handshake(cookie_pair("abc"))
+    assert reply.status == 200 and reply.header("Set-Cookie") == []
+    assert store.calls == [("get", "abc")]
+    # no cookie at all: a new session is wanted, its save fails, the handshake goes on
+    bare = driver.handshake()
+    assert bare.status == 200 and bare.header("Set-Cookie") == []
+    assert driver.handle.sessions == {}
+
+
+def test_can_send_cookie() -> None:
+    polling = {"QUERY_STRING": "EIO=4&transport=polling"}
+    websocket = {"QUERY_STRING": "EIO=4&transport=websocket", "asgi.send": print}
+    for mode in ("threading", "eventlet", "gevent", "gevent_uwsgi", "asgi", "aiohttp"):
+        assert _compat.can_send_cookie(mode, polling)
+        assert _compat.can_send_cookie(mode, websocket) == (mode == "asgi")
+    # the transport is read as python-engineio reads it: parse_qs, first value
+    assert _compat.handshake_transport({"QUERY_STRING": "transport=%77ebsocket"}) == "websocket"
+    assert _compat.handshake_transport({"QUERY_STRING": "x=transport=websocket"}) == "polling"
+    assert _compat.handshake_transport({}) == "polling"
+
+
+# --- store failures ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "status"),
+    [
+        ({}, 200),
+        ({"on_store_error": "admit"}, 200),
+        ({"on_store_error": "reject"}, 401),
+        ({"required": True}, 401),
+    ],
+)
+def test_store_failure_policy(
+    drivers: Callable[..., Driver],
+    is_async: bool,
+    options: dict[str, Any],
+    status: int,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = AsyncFailing() if is_async else Failing()
+    driver = drivers(is_async, store=store, **options)
+    session_id = "Xq1dQmBq3CZYnI0PLKWmIY8XSEqMR7JJ"
+    cookie = cookie_pair(session_id)
+    with caplog.at_level(logging.WARNING, logger="engineio_session"):
+        reply = driver.handshake(cookie)
+    assert reply.status == status
+    assert driver.handle.sessions == {}
+    text = caplog.text
+    assert "FailingStore" in text and ("rejecting" in text) == (status == 401)
+    for secret in (*SECRETS, session_id, cookie, cookie.rsplit(".", 1)[1]):
+        assert secret not in text
+
+
+@pytest.fixture
+def black_hole() -> Iterator[int]:
+    """A TCP port that accepts connections (the kernel does) and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+def test_handshake_waits_no_longer_than_the_store_timeout(
+    drivers: Callable[..., Driver], is_async: bool, black_hole: int
+) -> None:
+    import redis
+    import redis.asyncio
+
+    from engineio_session.stores import AsyncRedisStore, RedisStore
+
+    url = f"redis://127.0.0.1:{black_hole}/0"
+    store: Any = (
+        AsyncRedisStore(redis.asyncio.Redis.from_url(url), timeout=0.3)
+        if is_async
+        else RedisStore(redis.Redis.from_url(url), timeout=0.3)
+    )
+    driver = drivers(is_async, store=store, on_store_error="reject")
+    started = time.monotonic()
+    assert driver.handshake(cookie_pair("abc")).status == 401
+    assert time.monotonic() - started < 3  # the timeout is 0.3 s; generous for CI
+
+
+# --- reload, auto_save, disconnect, watch -----------------------------------------------------
+
+
+def test_reload_swaps_in_a_fresh_session_before_each_message(
+    drivers: Callable[..., Driver], is_async: bool
+) -> None:
+    seen: list[Any] = []
+    driver = drivers(is_async, reload=True)
+    driver.eio.on("message", lambda sid, data: seen.append(driver.handle.get(sid)))
+    session = saved(driver.files, n=1)
+    sid = driver.handshake(cookie_pair(session.id)).sid
+    first = driver.handle.get(sid)
+    fresh = driver.files.get(session.id)
+    assert fresh is not None
+    fresh["n"] = 2
+    driver.files.set(session.id, fresh)
+    driver.post(sid, "4ping")
+    assert seen[-1] is not first and seen[-1]["n"] == 2 and first["n"] == 1
+    driver.files.destroy(session.id)
+    driver.post(sid, "4ping")
+    assert len(seen) == 1  # dropped: the session is gone, and so is the connection
+    assert driver.handle.get(sid) is None
+    driver.drain(sid)
+
+
+def _wait(condition: Callable[[], Any], timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition still false"
+        time.sleep(0.01)
+
+
+def test_no_message_hook_without_reload(drivers: Callable[..., Driver], is_async: bool) -> None:
+    driver = drivers(is_async)
+
+    def message(sid: str, data: Any) -> None: ...
+
+    driver.eio.on("message", message)
+    assert driver.eio.handlers["message"] is message  # nothing of ours on the hot path
+
+
+@pytest.mark.parametrize("change", ["put", "none", "destroy"])
+def test_auto_save_on_disconnect(
+    drivers: Callable[..., Driver], is_async: bool, change: str
+) -> None:
+    reasons: list[tuple[Any, ...]] = []
+
+    def disconnect(sid: str) -> None:  # a legacy handler: no reason argument
+        reasons.append((sid,))
+
+    driver = drivers(is_async, auto_save=True)
+    driver.eio.on("disconnect", disconnect)
+    session = saved(driver.files, n=1)
+    sid = driver.handshake(cookie_pair(session.id)).sid
+    live = driver.handle.get(sid)
+    if change == "put":
+        live["n"] = 2
+    elif change == "destroy":
+        driver.run(live.destroy())
+    driver.store.calls.clear()
+    driver.close_connection(sid)
+    assert reasons == [(sid,)] and driver.handle.get(sid) is None
+    if change == "put":
+        assert driver.store.calls == [("set", session.id)]
+        assert driver.files.get(session.id)["n"] == 2  # type: ignore[index]
+    else:
+        assert driver.store.calls == []
+
+
+def test_disconnect_handler_failure_still_cleans_up(
+    drivers: Callable[..., Driver], is_async: bool
+) -> None:
+    driver = drivers(is_async, auto_save=True)
+
+    def disconnect(sid: str, reason: Any = None) -> None:
+        raise RuntimeError("app bug")
+
+    driver.eio.on("disconnect", disconnect)
+    session = saved(driver.files, n=1)
+    sid = driver.handshake(cookie_pair(session.id)).sid
+    driver.handle.get(sid)["n"] = 2
+    driver.close_connection(sid)
+    assert driver.handle.sessions == {} and driver.files.get(session.id)["n"] == 2  # type: ignore[index]
+
+
+def test_check_sessions_reads_each_session_once(
+    drivers: Callable[..., Driver], is_async: bool
+) -> None:
+    driver = drivers(is_async)
+    kept, gone = saved(driver.files, who="kept"), saved(driver.files, who="gone")
+    sids = [driver.handshake(cookie_pair(s.id)).sid for s in (kept, gone, gone)]
+    driver.store.calls.clear()
+    driver.files.destroy(gone.id)
+    ended = driver.run(driver.handle.check_sessions())
+    assert sorted(ended) == sorted(sids[1:])
+    assert sorted(driver.store.calls) == sorted([("get", kept.id), ("get", gone.id)])
+    assert set(driver.handle.sessions) == {sids[0]}
+    for sid in sids[1:]:
+        driver.drain(sid)
+    assert set(driver.eio.sockets) == {sids[0]}
+
+
+def test_watch_closes_the_connection(drivers: Callable[..., Driver], is_async: bool) -> None:
+    driver = drivers(is_async, watch=0.05)
+    session = saved(driver.files, who="watched")
+    sid = driver.handshake(cookie_pair(session.id)).sid
+    driver.files.destroy(session.id)
+    driver.drain(sid)
+    assert driver.handle.sessions == {}
+    _wait(lambda: not driver.handle._watching)  # the watcher stops with nothing to watch
+    again = saved(driver.files, who="again")
+    sid = driver.handshake(cookie_pair(again.id)).sid  # and starts again
+    driver.files.destroy(again.id)
+    driver.drain(sid)
+
+
+# --- Socket.IO --------------------------------------------------------------------------------
+
+FORGED_PACKETS = [
+    '42["session",{"user":"admin"}]',
+    '421-["session",{"user":"admin"}]',
+    '42[ "session",{"user":"admin"}]',
+    '42[\n"session",{"user":"admin"}]',
+    '42["\\u0073ession",{"user":"admin"}]',
+    '4217["session",{"user":"admin"}]',
+    '42/chat,["session",{"user":"admin"}]',
+    '42/chat?x=1,["session",{"user":"admin"}]',
+    '42["connect",{"engineio_session.session":{"user":"admin"}},null]',
+    '42["disconnect","forged"]',
+]
+
+
+def sio_app(driver: Driver, record: list[tuple[str, Any]]) -> None:
+    sio = driver.server
+
+    @sio.on("connect")
+    def connect(sid: str, environ: Any, auth: Any = None) -> None:
+        record.append(
+            ("connect", environ.get(ENVIRON_SESSION) if isinstance(environ, dict) else environ)
+        )
+
+    @sio.on("connect", namespace="/chat")
+    def connect_chat(sid: str, environ: Any, auth: Any = None) -> None:
+        record.append(("connect /chat", environ))
+
+    @sio.on("session")
+    def session(sid: str, payload: Any) -> None:
+        record.append(("session", payload))
+
+    @sio.on("session", namespace="/chat")
+    def session_chat(sid: str, payload: Any) -> None:
+        record.append(("session /chat", payload))
+
+    @sio.on("disconnect")
+    def disconnect(sid: str, *reason: Any) -> None:
+        record.append(("disconnect", reason))
+
+    @sio.on("disconnect", namespace="/chat")
+    def disconnect_chat(sid: str, *reason: Any) -> None:
+        record.append(("disconnect /chat", reason))
+
+    @sio.on("*")
+    def catch_all(event: str, sid: str, *args: Any) -> None:
+        record.append(("*", event))
+
+    @sio.on("get")
+    def get(sid: str, *args: Any) -> Any:
+        live = driver.handle.get(sid)
+        return None if live is None else dict(live)
+
+
+def test_socketio_session_in_connect_event_and_handlers(
+    drivers: Callable[..., Driver], is_async: bool
+) -> None:
+    record: list[tuple[str, Any]] = []
+    driver = drivers(is_async, "socketio")
+    sio_app(driver, record)
+    session = saved(driver.files, user="ada")
+    eio_sid, packets = driver.sio_connect(cookie_pair(session.id))
+    assert packets[0].startswith("40{")
+    sid = json.loads(packets[0][2:])["sid"]
+    (_, in_connect), (_, fired) = record
+    assert in_connect is fired and fired.id == session.id
+    assert driver.handle.get(sid) is fired and driver.handle.get(eio_sid) is fired
+    assert driver.server.get_environ(sid)[ENVIRON_SESSION] is fired
+    assert driver.sio_call(eio_sid, "get") == [
+        {"user": "ada", "__lastAccess": _last(driver, session)}
+    ]
+    driver.sio_join(eio_sid, "/chat")
+    assert record[-1] == ("session /chat", fired)  # once per namespace
+    assert ("*", "session") not in record
+
+
+def _last(driver: Driver, session: Session) -> Any:
+    stored = driver.files.get(session.id)
+    assert stored is not None
+    return stored.get("__lastAccess")
+
+
+def test_socketio_client_cannot_forge_reserved_events(
+    drivers: Callable[..., Driver], is_async: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    record: list[tuple[str, Any]] = []
+    driver = drivers(is_async, "socketio")
+    sio_app(driver, record)
+    session = saved(driver.files, user="honest")
+    eio_sid, _ = driver.sio_connect(cookie_pair(session.id))
+    driver.sio_join(eio_sid, "/chat")
+    before = list(record)
+    for packet in FORGED_PACKETS:
+        driver.post(eio_sid, packet)
+    # a binary event named session: the text packet, then its attachment
+    driver.post(eio_sid, '451-["session",{"_placeholder":true,"num":0}]', "bAQ==")
+    assert driver.sio_call(eio_sid, "get") is not None  # events still flow
+    assert record == before, record[len(before) :]
+    assert caplog.text.count("dropped a") == len(FORGED_PACKETS) + 1
+
+
+def test_socketio_auth_key(drivers: Callable[..., Driver], is_async: bool) -> None:
+    record: list[tuple[str, Any]] = []
+    driver = drivers(is_async, "socketio", auth_key="token")
+    sio_app(driver, record)
+    session = saved(driver.files, user="native")
+    eio_sid, packets = driver.sio_connect(auth={"token": signed_value(session.id)})
+    assert packets[0].startswith("40{") and record[-1][0] == "session"
+    assert record[0] == ("connect", record[-1][1])  # loaded before the connect handler ran
+    assert driver.store.calls == [("get", session.id)]
+    for auth in ({"token": session.id}, {"token": signed_value(session.id, "x")}, {"other": 1}):
+        eio_sid, packets = driver.sio_connect(auth=auth)
+        assert packets[0].startswith("40{") and driver.handle.get(eio_sid) is None
+    assert len(driver.store.calls) == 1
+
+
+def test_socketio_required_with_auth_key(drivers: Callable[..., Driver], is_async: bool) -> None:
+    """The handshake lets a cookie-less client through; its namespace CONNECT is refused
+    unless the auth payload brings a valid session."""
+    driver = drivers(is_async, "socketio", auth_key="token", required=True)
+    sio_app(driver, [])
+    session = saved(driver.files, user="native")
+    eio_sid, packets = driver.sio_connect()
+    assert packets == ['44{"message":"Unauthorized"}']
+    eio_sid, packets = driver.sio_connect(auth={"token": signed_value(session.id, "x")})
+    assert packets == ['44{"message":"Unauthorized"}']
+    eio_sid, packets = driver.sio_connect(auth={"token": signed_value(session.id)})
+    assert packets[0].startswith("40{") and driver.handle.get(eio_sid).id == session.id
+
+
+def test_socketio_store_failure_on_auth(drivers: Callable[..., Driver], is_async: bool) -> None:
+    store = AsyncFailing() if is_async else Failing()
+    for policy, expected in (("admit", "40{"), ("reject", '44{"message":"Unauthorized"}')):
+        driver = drivers(is_async, "socketio", store=store, auth_key="t", on_store_error=policy)
+        sio_app(driver, [])
+        _, packets = driver.sio_connect(auth={"t": signed_value("abc")})
+        assert packets[0].startswith(expected), (policy, packets)
+
+
+def test_socketio_reload_before_each_event(drivers: Callable[..., Driver], is_async: bool) -> None:
+    record: list[tuple[str, Any]] = []
+    driver = drivers(is_async, "socketio", reload=True)
+    sio_app(driver, record)
+    session = saved(driver.files, n=1)
+    eio_sid, _ = driver.sio_connect(cookie_pair(session.id))
+    first = driver.handle.get(eio_sid)
+    fresh = driver.files.get(session.id)
+    assert fresh is not None
+    fresh["n"] = 2
+    driver.files.set(session.id, fresh)
+    assert driver.sio_call(eio_sid, "get")[0]["n"] == 2
+    current = driver.handle.get(eio_sid)
+    assert current is not first and first["n"] == 1
+    assert driver.server.environ[eio_sid][ENVIRON_SESSION] is current
+    driver.files.destroy(session.id)
+    driver.post(eio_sid, '421["get"]')
+    packets = driver.drain(eio_sid)
+    assert not [p for p in packets if p.startswith("43")], packets  # no answer: dropped
+    assert driver.handle.sessions == {}
+
+
+def test_socketio_watch_disconnects_every_namespace(
+    drivers: Callable[..., Driver], is_async: bool
+) -> None:
+    record: list[tuple[str, Any]] = []
+    driver = drivers(is_async, "socketio")
+    sio_app(driver, record)
+    session = saved(driver.files, who="watched")
+    eio_sid, _ = driver.sio_connect(cookie_pair(session.id))
+    driver.sio_join(eio_sid, "/chat")
+    driver.files.destroy(session.id)
+    assert driver.run(driver.handle.check_sessions()) == [eio_sid]
+    # a Socket.IO DISCONNECT per namespace ("server disconnect": the client does not
+    # reconnect), then the Engine.IO close
+    packets = driver.drain(eio_sid)
+    assert set(packets) <= {"41", "41/chat,", "1"}, packets
+    reasons = getattr(driver.server, "reason", None)  # python-socketio >= 5.12
+    why = (reasons.SERVER_DISCONNECT,) if reasons is not None else ()
+    assert [r for r in record if r[0].startswith("disconnect")] == [
+        ("disconnect", why),
+        ("disconnect /chat", why),
+    ]
+    assert driver.server.environ.get(eio_sid) is None
+
+
+# --- the pieces ---------------------------------------------------------------------------------
+
+
+def test_session_id_from_value() -> None:
+    signer = as_signer(SECRETS)
+    good = signed_value("abc")
+    assert session_id_from_value(good, signer) == "abc"
+    assert session_id_from_value(good.replace(":", "%3A"), signer) == "abc"
+    assert session_id_from_value("s:" + sign("abc", SECRETS[1]), signer) == "abc"
+    for bad in (None, "", "abc", "s:abc", good[:-1], "%E0%A4%A", good + "x", "s%3" + good[1:]):
+        assert session_id_from_value(bad, signer) is None, bad
+    long = "s:" + sign("x" * MAX_COOKIE_VALUE, SECRETS[0])
+    assert session_id_from_value(long, signer) is None
+
+
+def test_cookie_header_as_node_sees_it() -> None:
+    scope = {"headers": [(b"cookie", b"a=1"), (b"x", b"y"), (b"Cookie", b"b=\xe9")]}
+    assert _compat.cookie_header({"asgi.scope": scope}) == "a=1; b=\xe9"
+    assert _compat.cookie_header({"asgi.scope": {"headers": []}}) is None
+    assert _compat.cookie_header({"HTTP_COOKIE": "a=1"}) == "a=1"
+    assert _compat.cookie_header({}) is None
+    assert _compat.request_header({"asgi.scope": scope}, "X") == "y"
+    assert _compat.request_header({"HTTP_X_SESSION": "v"}, "X-Session") == "v"
+
+    from aiohttp.test_utils import make_mocked_request
+
+    request = make_mocked_request("GET", "/", headers=[("Cookie", "a=1"), ("Cookie", "b=2")])
+    assert _compat.cookie_header({"aiohttp.request": request}) == "a=1; b=2"
+
+
+def test_asgi_websocket_rejection_becomes_401() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "websocket", "extensions": {"websocket.http.response": {}}}
+    environ: dict[str, Any] = {"asgi.scope": scope, "asgi.send": send}
+    _compat.asgi_reject_with_401(environ)
+    asyncio.run(environ["asgi.send"]({"type": "websocket.close"}))
+    assert [m["type"] for m in sent] == [
+        "websocket.http.response.start",
+        "websocket.http.response.body",
+    ]
+    assert sent[0]["status"] == 401
+    # without the extension the server's own answer (403) stays
+    plain: dict[str, Any] = {"asgi.scope": {"type": "websocket"}, "asgi.send": send}
+    _compat.asgi_reject_with_401(plain)
+    assert plain["asgi.send"] is send
+
+
+def test_live_session_methods(tmp_path: Path) -> None:
+    files = FileStore(tmp_path)
+    session = saved(files, n=1)
+    live = LiveSession(files.get(session.id), files)  # type: ignore[arg-type]
+    assert not live.modified
+    live["n"] = 2
+    assert live.modified
+    live.save()
+    assert not live.modified and files.get(session.id)["n"] == 2  # type: ignore[index]
+    live.destroy()
+    assert live.destroyed and files.get(session.id) is None
+    with pytest.raises(SessionGoneError):
+        live.reload()
+
+    async def run() -> None:
+        store = AsyncFileStore(tmp_path)
+        other = saved(files, n=1)
+        alive = AsyncLiveSession(await store.get(other.id), store)  # type: ignore[arg-type]
+        before = alive.cookie.expires_ms
+        await asyncio.sleep(0.01)
+        await alive.touch()
+        assert alive.cookie.expires_ms > before  # type: ignore[operator]
+        changed = files.get(other.id)
+        assert changed is not None
+        changed["n"] = 3
+        files.set(other.id, changed)
+        await alive.reload()
+        assert alive["n"] == 3 and not alive.modified
+
+    asyncio.run(run())
