@@ -42,3 +42,8 @@ class CorruptSessionError(SessionError):
         self.sid = sid
         self.reason = reason
         super().__init__(f"{store}: session {sid!r} is corrupt: {reason}")
+
+    def log_line(self) -> str:
+        """The message for a log: the id cut to 6 characters (an id is a credential's half)."""
+        shown = self.sid if len(self.sid) <= 6 else self.sid[:6] + "…"
+        return f"{self.store}: session {shown!r} is corrupt: {self.reason}"

@@ -108,7 +108,7 @@ def decode_session(
 
 def _corrupt(store: str, sid: str, reason: str) -> CorruptSessionError:
     error = CorruptSessionError(store, sid, reason)
-    logger.warning("%s", error)
+    logger.warning("%s", error.log_line())
     return error
 
 

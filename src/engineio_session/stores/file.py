@@ -336,7 +336,7 @@ class FileFormat:
 
     def _corrupt(self, sid: str, reason: str) -> CorruptSessionError:
         error = CorruptSessionError(self.store_name, sid, reason)
-        logger.warning("%s", error)
+        logger.warning("%s", error.log_line())
         return error
 
 
