@@ -40,8 +40,10 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Literal
 
 from . import _compat
@@ -51,6 +53,7 @@ from .live import AsyncLiveSession, LiveSession
 from .session import Session
 from .signature import Secrets, Signer, as_signer
 from .stores.base import AsyncStore, Store
+from .stores.redis import NotificationsUnavailableError
 
 __all__ = ["ENVIRON_SESSION", "AsyncSessionHandle", "SessionHandle", "attach"]
 
@@ -65,6 +68,15 @@ MAX_COOKIE_VALUE = 4096
 MAX_COOKIE_HEADER = 16384
 
 StoreErrorPolicy = Literal["admit", "reject"]
+
+#: seconds a watcher waits on its keyspace subscription before it looks whether any session
+#: is still live: an idle watcher stops (and unsubscribes) within this
+NOTIFY_POLL = 1.0
+#: seconds before subscribing again after a failure, doubled after each one, up to the max:
+#: the periodic reload goes on meanwhile, so a Redis that is down costs a few log lines only
+RESUBSCRIBE_FIRST = 0.5
+RESUBSCRIBE_MAX = 30.0
+_NOTIFIED = "a keyspace notification"
 _COOKIE_OPTIONS = frozenset(
     ("max_age", "path", "http_only", "domain", "secure", "same_site", "partitioned", "priority")
 )
@@ -212,6 +224,54 @@ def _is_rejection(result: Any) -> bool:
     return result is not None and result is not True
 
 
+class _WatchClock:
+    """When the watcher reloads every session and may subscribe (again); no I/O.
+
+    The periodic reload runs every ``watch`` seconds whether or not notifications come: it
+    bounds the notice time when a notification is lost, and sees what sends none (a cookie
+    that expires before its Redis key, a store with no notifications). Right after each
+    subscription every session is reloaded once: what ended before it was not notified.
+    """
+
+    def __init__(self, interval: float, notifies: bool) -> None:
+        self.interval = interval
+        self.reload_at = time.monotonic() + interval
+        self.subscribe_at = 0.0 if notifies else math.inf
+        self.failures = 0
+
+    def subscribed(self) -> None:
+        self.failures = 0
+        self.reload_at = 0.0
+
+    def lost(self) -> float:
+        """A subscription failed or broke: the seconds until the next attempt."""
+        delay = min(RESUBSCRIBE_MAX, RESUBSCRIBE_FIRST * 2.0**self.failures)
+        self.failures += 1
+        self.subscribe_at = time.monotonic() + delay
+        return delay
+
+    def unavailable(self) -> None:
+        self.subscribe_at = math.inf
+
+    def may_subscribe(self) -> bool:
+        return time.monotonic() >= self.subscribe_at
+
+    def wait(self, subscribed: bool) -> float:
+        """How long to poll the subscription (or, without one, to sleep) now."""
+        until = self.reload_at if subscribed else min(self.reload_at, self.subscribe_at)
+        left = max(0.0, until - time.monotonic())
+        return min(left, NOTIFY_POLL) if subscribed else left
+
+    def reload_due(self) -> str | None:
+        """Whether to reload every session now: why (for the log), or None."""
+        now = time.monotonic()
+        if now < self.reload_at:
+            return None
+        why = "the reload after subscribing" if self.reload_at == 0.0 else "the periodic reload"
+        self.reload_at = now + self.interval
+        return why
+
+
 class _Handle:
     """What ``attach`` returns: the live sessions by Engine.IO sid, and the options."""
 
@@ -225,6 +285,11 @@ class _Handle:
         self.sessions: dict[str, Any] = {}
         self.slots: _compat.HandlerSlots
         self._watching = False
+        #: the store can say when a session ends (RedisStore.subscribe_ends); False once it
+        #: said it cannot, so that is logged once
+        self._notifies = options.watch is not None and callable(
+            getattr(store, "subscribe_ends", None)
+        )
         self._lock = threading.Lock()
         #: background tasks started here (asyncio keeps only weak references to tasks)
         self._tasks: set[Any] = set()
@@ -260,6 +325,40 @@ class _Handle:
         if session is not None:
             self._publish(sid, None)
         return session
+
+    def _live_by_id(self, only: Iterable[str] | None = None) -> dict[str, list[str]]:
+        """The Engine.IO sids of each live session id (tabs share a session), all or ``only``."""
+        wanted = None if only is None else set(only)
+        by_id: dict[str, list[str]] = {}
+        for sid, session in list(self.sessions.items()):
+            if wanted is None or session.id in wanted:
+                by_id.setdefault(session.id, []).append(sid)
+        return by_id
+
+    def _subscribed(self, ends: Any, error: BaseException | None, clock: _WatchClock) -> Any:
+        """The outcome of a subscribe: the subscription, or None (logged; when to retry)."""
+        if error is None:
+            clock.subscribed()
+            return ends
+        watch = self.options.watch
+        if isinstance(error, NotificationsUnavailableError):
+            self._notifies = False
+            clock.unavailable()
+            logger.warning(
+                "watch: %s. A logout or an expiry is noticed by the reload every %s s only",
+                error,
+                watch,
+            )
+        else:
+            delay = clock.lost()
+            logger.warning(
+                "watch: no keyspace notifications (%s); subscribing again in %s s, the reload "
+                "every %s s goes on",
+                _describe(error),
+                delay,
+                watch,
+            )
+        return None
 
     def _should_auto_save(self, session: Any) -> bool:
         return (
@@ -373,7 +472,7 @@ class SessionHandle(_Handle):
             self._store_failed(error, "a reload", False)
             return True
         if fresh is None or fresh.expired():
-            self._end(sid)
+            self._end(sid, "the reload before an event")
             return False
         if self.sessions.get(sid) is session:
             current = LiveSession(fresh, self.store)
@@ -409,28 +508,63 @@ class SessionHandle(_Handle):
         self._spawn(self._watch_loop)
 
     def _watch_loop(self) -> None:
+        """Reload every live session each ``watch`` seconds; where the store notifies (Redis
+        keyspace events), also reload at once each session it reports ended. Runs while any
+        session is live (a thread, or a greenlet under eventlet/gevent)."""
         interval = self.options.watch
         assert interval is not None
-        while True:
-            self.eio.sleep(interval)
-            with self._lock:
-                if not self.sessions:
-                    self._watching = False
-                    return
-            try:
-                self.check_sessions()
-            except Exception:
-                logger.exception("session watch error")
+        clock = _WatchClock(interval, self._notifies)
+        ends: Any = None
+        try:
+            while True:
+                if ends is None and self._notifies and clock.may_subscribe():
+                    ends = self._subscribe(clock)
+                if ends is None:
+                    self.eio.sleep(clock.wait(False))
+                else:
+                    try:
+                        ended = ends.poll(clock.wait(True))
+                    except Exception as error:
+                        ends.close()
+                        ends = self._subscribed(None, error, clock)
+                    else:
+                        if ended:
+                            self._guarded(self._reload, self._live_by_id(ended), _NOTIFIED)
+                with self._lock:
+                    if not self.sessions:
+                        self._watching = False
+                        return
+                why = clock.reload_due()
+                if why is not None:
+                    self._guarded(self._reload, self._live_by_id(), why)
+        finally:
+            if ends is not None:
+                ends.close()
+
+    @staticmethod
+    def _guarded(function: Callable[..., Any], *args: Any) -> None:
+        try:
+            function(*args)
+        except Exception:  # a bug must not stop the watch
+            logger.exception("session watch error")
+
+    def _subscribe(self, clock: _WatchClock) -> Any:
+        try:
+            ends = self.store.subscribe_ends(keepalive=self.options.watch)  # type: ignore[attr-defined]
+        except Exception as error:
+            return self._subscribed(None, error, clock)
+        return self._subscribed(ends, None, clock)
 
     def check_sessions(self) -> list[str]:
         """Reload every live session once; disconnect those whose session is gone or expired.
 
         The watcher calls this every ``watch`` seconds; it returns the sids it disconnects.
         """
+        return self._reload(self._live_by_id(), "the periodic reload")
+
+    def _reload(self, by_id: dict[str, list[str]], why: str) -> list[str]:
+        """Read each session of ``by_id`` once; end the connections of those gone."""
         ended = []
-        by_id: dict[str, list[str]] = {}
-        for sid, session in list(self.sessions.items()):
-            by_id.setdefault(session.id, []).append(sid)
         for session_id, sids in by_id.items():
             try:
                 current = self.store.get(session_id)
@@ -439,17 +573,19 @@ class SessionHandle(_Handle):
                 continue
             if current is None or current.expired():
                 for sid in sids:
-                    self._end(sid)
+                    self._end(sid, why)
                     ended.append(sid)
         return ended
 
-    def _end(self, sid: str) -> None:
+    def _end(self, sid: str, why: str) -> None:
         """The session is gone: forget it and close the connection (in the background, as a
         close waits for the client to take its last packets)."""
         session = self._forget(sid)
         if session is not None:
             session.destroyed = True
-            logger.info("session %s is gone: disconnecting %s", _short(session.id), sid)
+            logger.info(
+                "session %s is gone (seen by %s): disconnecting %s", _short(session.id), why, sid
+            )
         self._spawn(self._close_connection, sid)
 
     def _close_connection(self, sid: str) -> None:
@@ -558,7 +694,7 @@ class AsyncSessionHandle(_Handle):
             self._store_failed(error, "a reload", False)
             return True
         if fresh is None or fresh.expired():
-            self._end(sid)
+            self._end(sid, "the reload before an event")
             return False
         if self.sessions.get(sid) is session:
             current = AsyncLiveSession(fresh, self.store)
@@ -589,24 +725,57 @@ class AsyncSessionHandle(_Handle):
             self._spawn(self._watch_loop)
 
     async def _watch_loop(self) -> None:
+        """See :meth:`SessionHandle._watch_loop`; an asyncio task."""
         interval = self.options.watch
         assert interval is not None
-        while True:
-            await self.eio.sleep(interval)
-            if not self.sessions:  # no await since the check: no connect can slip in
-                self._watching = False
-                return
-            try:
-                await self.check_sessions()
-            except Exception:
-                logger.exception("session watch error")
+        clock = _WatchClock(interval, self._notifies)
+        ends: Any = None
+        try:
+            while True:
+                if ends is None and self._notifies and clock.may_subscribe():
+                    ends = await self._subscribe(clock)
+                if ends is None:
+                    await self.eio.sleep(clock.wait(False))
+                else:
+                    try:
+                        ended = await ends.poll(clock.wait(True))
+                    except Exception as error:
+                        await ends.aclose()
+                        ends = self._subscribed(None, error, clock)
+                    else:
+                        if ended:
+                            await self._guarded(self._reload(self._live_by_id(ended), _NOTIFIED))
+                if not self.sessions:  # no await since the check: no connect can slip in
+                    self._watching = False
+                    return
+                why = clock.reload_due()
+                if why is not None:
+                    await self._guarded(self._reload(self._live_by_id(), why))
+        finally:
+            if ends is not None:
+                await ends.aclose()
+
+    @staticmethod
+    async def _guarded(work: Awaitable[Any]) -> None:
+        try:
+            await work
+        except Exception:  # a bug must not stop the watch
+            logger.exception("session watch error")
+
+    async def _subscribe(self, clock: _WatchClock) -> Any:
+        try:
+            ends = await self.store.subscribe_ends(keepalive=self.options.watch)  # type: ignore[attr-defined]
+        except Exception as error:
+            return self._subscribed(None, error, clock)
+        return self._subscribed(ends, None, clock)
 
     async def check_sessions(self) -> list[str]:
         """Reload every live session once; disconnect those whose session is gone or expired."""
+        return await self._reload(self._live_by_id(), "the periodic reload")
+
+    async def _reload(self, by_id: dict[str, list[str]], why: str) -> list[str]:
+        """See :meth:`SessionHandle._reload`."""
         ended = []
-        by_id: dict[str, list[str]] = {}
-        for sid, session in list(self.sessions.items()):
-            by_id.setdefault(session.id, []).append(sid)
         for session_id, sids in by_id.items():
             try:
                 current = await self.store.get(session_id)
@@ -615,16 +784,18 @@ class AsyncSessionHandle(_Handle):
                 continue
             if current is None or current.expired():
                 for sid in sids:
-                    self._end(sid)
+                    self._end(sid, why)
                     ended.append(sid)
         return ended
 
-    def _end(self, sid: str) -> None:
+    def _end(self, sid: str, why: str) -> None:
         """See :meth:`SessionHandle._end`."""
         session = self._forget(sid)
         if session is not None:
             session.destroyed = True
-            logger.info("session %s is gone: disconnecting %s", _short(session.id), sid)
+            logger.info(
+                "session %s is gone (seen by %s): disconnecting %s", _short(session.id), why, sid
+            )
         self._spawn(self._close_connection, sid)
 
     async def _close_connection(self, sid: str) -> None:
@@ -725,7 +896,14 @@ def attach(
       (express-socket.io-session's ``autoSave``).
     - ``watch``: every ``watch`` seconds, read the live sessions again and close the
       connections whose session was destroyed (a logout) or expired; it notices within
-      ``watch`` seconds plus one store read.
+      ``watch`` seconds plus one store read. A store that reports ends (``RedisStore`` /
+      ``AsyncRedisStore`` with Redis keyspace notifications: ``notify-keyspace-events``
+      with K, g and x, or the store's ``enable_notifications=True``) is also listened to,
+      on a connection of its own while any session is live: a logout or an expiry closes
+      the connection within milliseconds (one store read confirms it), and the reload
+      every ``watch`` seconds stays as the bound. After a subscription (re)starts, every
+      session is reloaded once. Without notifications (a Redis Cluster, or Redis not
+      configured) one warning is logged and the periodic reload does it alone.
     - ``on_store_error``: ``"admit"`` (go on without a session) or ``"reject"`` (401) when the
       store fails at the handshake; ``required=True`` always rejects.
     """

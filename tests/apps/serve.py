@@ -10,10 +10,12 @@ config: {
              auth_key, reload, auto_save, watch, on_store_error},
   -- or, several apps in one process, each at its own path /<name>/ --
   "apps": {"<name>": {"kind": ..., "attach": {...}, "store"?: <store>}, ...},
-  "cors": ["http://127.0.0.1:3000"] (optional: allowed origins, with credentials)
+  "cors": ["http://127.0.0.1:3000"] (optional: allowed origins, with credentials),
+  "log_level": "INFO" (optional: the level of the "engineio_session" logger; WARNING)
 }
 <store>: {"type": "file", "path": ..., "secret"?: ..., "ttl"?: ...}
-       | {"type": "redis", "url": ..., "prefix"?: ..., "timeout"?: ...}
+       | {"type": "redis", "url": ..., "prefix"?: ..., "timeout"?: ...,
+          "enable_notifications"?: bool, "client_name"?: ...}
 
 It prints one line ``{"port": N}`` once it listens, then serves until killed. Each app:
 
@@ -67,20 +69,25 @@ def _store(config: dict[str, Any], is_async: bool) -> Any:
             timeout=timeout,
         )
     if kind == "redis":
-        prefix = config.get("prefix", "sess:")
+        options = {
+            "prefix": config.get("prefix", "sess:"),
+            "timeout": timeout,
+            "enable_notifications": config.get("enable_notifications", False),
+        }
+        # a client name shows in CLIENT LIST: the tests find the store's subscription by it
+        name = config.get("client_name")
         if is_async:
             import redis.asyncio
 
             from engineio_session.stores import AsyncRedisStore
 
-            return AsyncRedisStore(
-                redis.asyncio.Redis.from_url(config["url"]), prefix=prefix, timeout=timeout
-            )
+            client = redis.asyncio.Redis.from_url(config["url"], client_name=name)
+            return AsyncRedisStore(client, **options)
         import redis
 
         from engineio_session.stores import RedisStore
 
-        return RedisStore(redis.Redis.from_url(config["url"]), prefix=prefix, timeout=timeout)
+        return RedisStore(redis.Redis.from_url(config["url"], client_name=name), **options)
     raise ValueError(f"unknown store {kind}")
 
 
@@ -403,5 +410,6 @@ if __name__ == "__main__":
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     logging.basicConfig(level=logging.WARNING, format="serve: %(name)s %(levelname)s %(message)s")
     settings = json.loads(sys.argv[1])
+    logging.getLogger("engineio_session").setLevel(settings.get("log_level", "WARNING"))
     _mode_setup(settings["mode"])
     serve(settings)

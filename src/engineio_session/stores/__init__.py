@@ -9,11 +9,19 @@ from .file import AsyncFileStore, FileStore
 __all__ += ["AsyncFileStore", "FileStore"]
 
 # The Redis store needs redis-py (`pip install engineio-session[redis]`): imported on use.
-__all__ += ["AsyncRedisStore", "RedisFormat", "RedisStore"]
+_REDIS_NAMES = (
+    "AsyncRedisStore",
+    "AsyncSessionEnds",
+    "NotificationsUnavailableError",
+    "RedisFormat",
+    "RedisStore",
+    "SessionEnds",
+)
+__all__ += list(_REDIS_NAMES)
 
 
 def __getattr__(name: str) -> object:
-    if name in ("AsyncRedisStore", "RedisFormat", "RedisStore"):
+    if name in _REDIS_NAMES:
         from . import redis
 
         return getattr(redis, name)

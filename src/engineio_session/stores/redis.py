@@ -26,6 +26,9 @@ Python             connect-redis       meaning
 ``disable_touch``  ``disableTouch``    ``touch`` does nothing
 ``scan_count``     ``scanCount``       SCAN's COUNT hint (default 100; ``0`` means 100)
 ``timeout``        (none)              seconds a call may take before StoreError
+``enable_notif…``  (none)              ``enable_notifications``: let ``subscribe_ends``
+                                       add the keyspace-event classes it needs to the
+                                       server's ``notify-keyspace-events`` (default False)
 =================  ==================  ===================================================
 
 The rules, as connect-redis has them (``index.ts``):
@@ -53,16 +56,37 @@ Deliberate differences, all safer:
 - On a cluster, ``all`` and ``clear`` split MGET and DEL by hash slot; connect-redis sends
   one MGET / DEL with every key and fails with CROSSSLOT.
 - Every call is bounded by ``timeout`` (see :class:`RedisStore` for how, in sync code).
+
+When a session ends. ``subscribe_ends()`` tells, within milliseconds, which sessions the
+Node app destroyed (connect-redis ``destroy``: DEL) or Redis expired or evicted: it
+PSUBSCRIBEs, on a connection of its own, to ``__keyspace@<db>__:<prefix>*`` and reports the
+ids whose key got ``del``, ``expired``, ``evicted``, ``rename_from`` or ``move_from`` (a
+``set`` is a save: ignored). An ``expired`` event comes when Redis deletes the key: at once
+when something reads it, otherwise when its background expiry (a few keys per 100 ms)
+reaches it, which among many keys can take seconds or more: keep a periodic reload as the
+bound. Redis sends those events only when its ``notify-keyspace-events``
+has the classes K (keyspace channels), g (DEL, RENAME, MOVE) and x (expired); e (evicted)
+is used when present. The setting is read with CONFIG GET, never changed unless
+``enable_notifications=True`` (then CONFIG SET adds K, g, x and e to what is there; it is
+server-wide and lasts until Redis restarts, so it is checked again at every subscribe).
+Without them, or on a Redis Cluster (each node notifies only its own keys),
+``subscribe_ends`` raises :class:`NotificationsUnavailableError` and ``attach(watch=...)``
+relies on its periodic reload. Pub/sub delivers at most once: a subscription that broke or
+was re-established raises StoreError from ``poll``; subscribe again, then reload what you
+hold (``attach`` does).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._js import now_ms, number_to_string, utf8
+from ..errors import SessionError, StoreError
 from ..session import Session
 from .base import (
     DEFAULT_TIMEOUT,
@@ -79,12 +103,105 @@ if TYPE_CHECKING:
     import redis.asyncio.cluster
     import redis.cluster
 
-__all__ = ["AsyncRedisStore", "RedisFormat", "RedisStore"]
+__all__ = [
+    "AsyncRedisStore",
+    "AsyncSessionEnds",
+    "NotificationsUnavailableError",
+    "RedisFormat",
+    "RedisStore",
+    "SessionEnds",
+    "missing_notify_classes",
+]
+
+logger = logging.getLogger("engineio_session")
 
 #: ``ttl=``: seconds, or a function of the session giving the seconds (connect-redis ``ttl``)
 TTL: TypeAlias = "float | Callable[[Session], float]"
 #: a Redis command as ``execute_command`` takes it
 Command: TypeAlias = tuple[str | bytes, ...]
+
+#: the keyspace events after which a session's key no longer holds it: DEL, UNLINK and
+#: GETDEL (and EXPIRE with a TTL that is not positive: connect-redis ``touch``) send
+#: ``del``; the TTL ran out, ``expired``; maxmemory, ``evicted``; RENAME / MOVE away
+ENDED_EVENTS = frozenset({"del", "expired", "evicted", "rename_from", "move_from"})
+#: the ``notify-keyspace-events`` classes they need: K keyspace channels, g generic, x expired
+NOTIFY_NEEDED = "Kgx"
+#: what ``enable_notifications=True`` adds: those and e (evicted)
+NOTIFY_ENABLED = "Kgxe"
+#: the classes Redis's ``A`` stands for (keyspace-events.md: "Alias for g$lshzxetd")
+_NOTIFY_ALL = "g$lshzxetd"
+_NOTIFY_CONFIG = "notify-keyspace-events"
+#: at most this many notifications are taken in one ``poll``
+_BATCH = 1000
+_CLUSTER = (
+    "keyspace notifications are per node on a Redis Cluster (each master notifies only its "
+    "own keys), which this store does not subscribe to"
+)
+
+
+class NotificationsUnavailableError(SessionError):
+    """The store cannot tell when a session ends; ``reason`` says why.
+
+    Redis's ``notify-keyspace-events`` lacks K, g or x and the store was not told
+    ``enable_notifications=True``, or Redis refused CONFIG SET, or the store is on a Redis
+    Cluster. ``attach(watch=...)`` then relies on its periodic reload.
+    """
+
+    def __init__(self, store: str, reason: str) -> None:
+        self.store = store
+        self.reason = reason
+        super().__init__(f"{store}: {reason}")
+
+
+def missing_notify_classes(value: str, wanted: str = NOTIFY_NEEDED) -> str:
+    """The classes of ``wanted`` that a ``notify-keyspace-events`` value lacks.
+
+    >>> missing_notify_classes("")
+    'Kgx'
+    >>> missing_notify_classes("AKE"), missing_notify_classes("Ex"), missing_notify_classes("xgK")
+    ('', 'Kg', '')
+    >>> missing_notify_classes("gxK", NOTIFY_ENABLED)
+    'e'
+    """
+    have = set(value)
+    if "A" in have:
+        have.update(_NOTIFY_ALL)
+    return "".join(flag for flag in wanted if flag not in have)
+
+
+def _notify_setting(store: str, current: str | None, enable: bool) -> str | None:
+    """What to CONFIG SET ``notify-keyspace-events`` to before subscribing, or None for
+    nothing; NotificationsUnavailableError when it lacks classes and ``enable`` is off.
+    ``current`` None: CONFIG GET was refused (a managed Redis): subscribe anyway."""
+    if current is None:
+        return None
+    missing = missing_notify_classes(current, NOTIFY_ENABLED if enable else NOTIFY_NEEDED)
+    if not missing:
+        return None
+    if not enable:
+        raise NotificationsUnavailableError(
+            store,
+            f"Redis's notify-keyspace-events is {current!r}, without {missing!r}, so it sends "
+            "no notification when a session's key is deleted or expires; add K, g and x to it "
+            f"(CONFIG SET notify-keyspace-events {current + NOTIFY_ENABLED!r}, or redis.conf), "
+            "or pass enable_notifications=True to the store to let it do that",
+        )
+    return current + missing
+
+
+def _config_value(reply: Any) -> str:
+    """``notify-keyspace-events`` in a CONFIG GET reply (a dict; bytes or str keys)."""
+    for key, value in dict(reply or {}).items():
+        name = key.decode() if isinstance(key, bytes) else key
+        if name == _NOTIFY_CONFIG:
+            return value.decode() if isinstance(value, bytes) else str(value)
+    return ""
+
+
+def _db(client: Any) -> int:
+    """The database a (non-cluster) client talks to: its keyspace channel's number."""
+    kwargs = getattr(client.connection_pool, "connection_kwargs", {})
+    return int(kwargs.get("db") or 0)
 
 
 class RedisFormat:
@@ -160,6 +277,44 @@ class RedisFormat:
         # the same number of UTF-16 code units that JS cuts
         units = text.encode("utf-16-le", "surrogatepass")[2 * self._prefix_units :]
         return units.decode("utf-16-le", "surrogatepass")
+
+    def keyspace_pattern(self, db: int = 0) -> bytes:
+        """The PSUBSCRIBE pattern of this prefix's keyspace channels.
+
+        The prefix is literal here (its glob characters escaped): a key is ``prefix + sid``.
+
+        >>> RedisFormat().keyspace_pattern(2)
+        b'__keyspace@2__:sess:*'
+        >>> RedisFormat(prefix="a*b:").keyspace_pattern().decode() == r"__keyspace@0__:a\\*b:*"
+        True
+        """
+        escaped = "".join("\\" + c if c in "*?[]\\" else c for c in self.prefix)
+        return utf8(f"__keyspace@{int(db)}__:{escaped}*")
+
+    def ended_id(self, channel: bytes | str, event: bytes | str) -> str | None:
+        """The session id a keyspace notification says has ended, or None.
+
+        ``channel`` is ``__keyspace@<db>__:<key>`` and ``event`` the event's name; only the
+        :data:`ENDED_EVENTS` of keys under the prefix count (a ``set`` is a save).
+
+        >>> fmt = RedisFormat()
+        >>> fmt.ended_id(b"__keyspace@0__:sess:abc", b"del")
+        'abc'
+        >>> fmt.ended_id("__keyspace@3__:sess:abc", "expired")
+        'abc'
+        >>> fmt.ended_id(b"__keyspace@0__:sess:abc", b"set") is None
+        True
+        >>> fmt.ended_id(b"__keyspace@0__:other:abc", b"del") is None
+        True
+        """
+        text = channel.decode("utf-8", "replace") if isinstance(channel, bytes) else channel
+        name = event.decode("utf-8", "replace") if isinstance(event, bytes) else event
+        if name not in ENDED_EVENTS or not text.startswith("__keyspace@"):
+            return None
+        _, found, key = text.partition("__:")  # the db is digits: the first "__:" ends it
+        if not found or not key.startswith(self.prefix):
+            return None
+        return key[len(self.prefix) :]
 
     def ttl_for(self, session: Session, *, now: float | None = None) -> float:
         """connect-redis ``getTTL(sess)``: the TTL in seconds (may be zero, negative, NaN)."""
@@ -312,6 +467,131 @@ def _is_cluster(client: Any) -> bool:
     return hasattr(client, "get_primaries")
 
 
+def _warn_config_unreadable(store: RedisStore | AsyncRedisStore, error: BaseException) -> None:
+    """CONFIG GET refused (renamed or denied, as on some managed Redis): say so once."""
+    if not store._config_warned:
+        store._config_warned = True
+        logger.warning(
+            "%s: cannot read notify-keyspace-events (%s); subscribing anyway: unless it has "
+            "K, g and x no notification comes, and only a periodic reload sees a session end",
+            store.name,
+            error,
+        )
+
+
+class _Ends:
+    """What both subscription shells share: reading pub/sub messages, with no I/O."""
+
+    def __init__(
+        self, pubsub: Any, fmt: RedisFormat, store: str, timeout: float | None, keepalive: float
+    ) -> None:
+        self._pubsub = pubsub
+        self.format = fmt
+        self.store = store
+        self.timeout = timeout
+        self.keepalive = keepalive
+        #: seconds a PING may wait for its PONG before the subscription counts as broken
+        self.pong_timeout = keepalive if timeout is None else timeout
+        self._confirmations = 0
+        self._heard = time.monotonic()
+        self._ping_sent: float | None = None
+
+    def _take(self, message: dict[str, Any], ended: list[str]) -> None:
+        self._heard = time.monotonic()
+        kind = message["type"]
+        if kind == "pmessage":
+            sid = self.format.ended_id(message["channel"], message["data"])
+            if sid is not None:
+                ended.append(sid)
+        elif kind == "psubscribe":
+            self._confirmations += 1
+            # redis-py reconnects a pub/sub connection by itself and subscribes again: a
+            # second confirmation means the connection dropped, and what Redis published
+            # in between is lost
+            if self._confirmations > 1:
+                raise StoreError(
+                    self.store,
+                    ConnectionError(
+                        "the pub/sub connection was re-established: keyspace notifications "
+                        "sent in between are lost"
+                    ),
+                )
+        elif kind == "pong":
+            self._ping_sent = None
+
+    def _ping_due(self) -> bool:
+        """Whether to PING now; StoreError when the last PING went unanswered (a connection
+        that died silently raises nothing by itself: it only stays quiet)."""
+        now = time.monotonic()
+        if self._ping_sent is not None:
+            if now - self._ping_sent > self.pong_timeout:
+                raise StoreError(
+                    self.store, TimeoutError(f"no answer to PING within {self.pong_timeout} s")
+                )
+            return False
+        if now - self._heard >= self.keepalive:
+            self._ping_sent = now
+            return True
+        return False
+
+
+class SessionEnds(_Ends):
+    """The ids of the sessions Redis reports ended: what ``RedisStore.subscribe_ends`` returns.
+
+    ::
+
+        with store.subscribe_ends() as ends:    # NotificationsUnavailableError, StoreError
+            while running:
+                for sid in ends.poll(1.0):      # waits up to 1 s; [] when nothing ended
+                    print("logged out or expired:", sid)
+
+    ``poll`` raises StoreError when the subscription broke, was re-established (what Redis
+    published in between is lost) or left a PING unanswered (one goes out after
+    ``keepalive`` silent seconds): close it, subscribe again, then reload the sessions you
+    hold.
+    """
+
+    def _confirm(self) -> None:
+        """Wait for Redis's confirmation of the PSUBSCRIBE: from then on no event is lost."""
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        while not self._confirmations:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise StoreError(self.store, TimeoutError("PSUBSCRIBE was not confirmed"))
+            message = self._pubsub.get_message(timeout=left)
+            if message is not None:
+                self._take(message, [])
+
+    def poll(self, timeout: float) -> list[str]:
+        """The ids of the sessions that ended, waiting up to ``timeout`` seconds for one."""
+        ended: list[str] = []
+        with store_errors(self.store):
+            if self._ping_due():
+                self._pubsub.ping()
+            message = self._pubsub.get_message(timeout=timeout)
+            taken = 0
+            while message is not None:
+                self._take(message, ended)
+                taken += 1
+                if taken == _BATCH:
+                    break
+                message = self._pubsub.get_message(timeout=0)
+        return ended
+
+    def close(self) -> None:
+        """Unsubscribe: close the subscription's connection."""
+        try:
+            self._pubsub.close()
+        except Exception as error:  # a connection already gone: nothing left to close
+            logger.debug("%s: closing a subscription: %s", self.store, error)
+
+    def __enter__(self) -> SessionEnds:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
 class RedisStore:
     """A sync connect-redis store on a redis-py client: ``redis.Redis`` or ``RedisCluster``.
 
@@ -340,6 +620,9 @@ class RedisStore:
     ``RedisCluster`` on the nodes yours knows, with one attempt per call. A Sentinel or
     other custom pool is used as it is (its own timeouts and retries apply), and so is your
     client with ``timeout=None``. ``close()`` closes the store's connections.
+
+    ``subscribe_ends()`` reports the sessions that end (DEL, expiry, eviction) as Redis
+    publishes them; see :meth:`subscribe_ends` and ``enable_notifications``.
     """
 
     name = "RedisStore"
@@ -355,9 +638,13 @@ class RedisStore:
         disable_touch: bool = False,
         scan_count: int = 100,
         timeout: float | None = DEFAULT_TIMEOUT,
+        enable_notifications: bool = False,
     ) -> None:
         self.client = client
         self.timeout = timeout
+        #: let ``subscribe_ends`` CONFIG SET the keyspace-event classes it needs
+        self.enable_notifications = enable_notifications
+        self._config_warned = False
         self.format = RedisFormat(
             prefix=prefix,
             ttl=ttl,
@@ -472,6 +759,53 @@ class RedisStore:
             with store_errors(self.name):
                 self._redis().delete(*keys)
 
+    def subscribe_ends(self, *, keepalive: float = 30.0) -> SessionEnds:
+        """Subscribe to the ends of this prefix's sessions (see the module's notes).
+
+        ::
+
+            ends = store.subscribe_ends()   # NotificationsUnavailableError, StoreError
+            try:
+                for sid in ends.poll(1.0):
+                    ...                     # sid was destroyed, expired or evicted
+            finally:
+                ends.close()
+
+        Reads ``notify-keyspace-events`` (CONFIG GET), adds the classes it needs with
+        ``enable_notifications=True`` (CONFIG SET), then PSUBSCRIBEs on a connection of
+        its own and waits for Redis's confirmation, each step within ``timeout``. A PING
+        goes out after ``keepalive`` silent seconds.
+        """
+        import redis
+
+        client = self._redis()
+        if _is_cluster(client):
+            raise NotificationsUnavailableError(self.name, _CLUSTER)
+        with store_errors(self.name):
+            try:
+                current: str | None = _config_value(client.config_get(_NOTIFY_CONFIG))
+            except redis.ResponseError as error:
+                current = None
+                _warn_config_unreadable(self, error)
+            setting = _notify_setting(self.name, current, self.enable_notifications)
+            if setting is not None:
+                try:
+                    client.config_set(_NOTIFY_CONFIG, setting)
+                except redis.ResponseError as error:
+                    raise NotificationsUnavailableError(
+                        self.name, f"CONFIG SET notify-keyspace-events {setting!r}: {error}"
+                    ) from error
+                logger.info("%s: set notify-keyspace-events to %r", self.name, setting)
+            pubsub = client.pubsub()
+            try:
+                pubsub.psubscribe(self.format.keyspace_pattern(_db(client)))
+                ends = SessionEnds(pubsub, self.format, self.name, self.timeout, keepalive)
+                ends._confirm()
+            except BaseException:
+                pubsub.close()
+                raise
+        return ends
+
 
 # --- async ----------------------------------------------------------------------------------
 
@@ -503,9 +837,13 @@ class AsyncRedisStore:
         disable_touch: bool = False,
         scan_count: int = 100,
         timeout: float | None = DEFAULT_TIMEOUT,
+        enable_notifications: bool = False,
     ) -> None:
         self.client: Any = client
         self.timeout = timeout
+        #: let ``subscribe_ends`` CONFIG SET the keyspace-event classes it needs
+        self.enable_notifications = enable_notifications
+        self._config_warned = False
         self.format = RedisFormat(
             prefix=prefix,
             ttl=ttl,
@@ -603,3 +941,96 @@ class AsyncRedisStore:
         if keys:
             async with async_deadline(self.name, self.timeout):
                 await self.client.delete(*keys)
+
+    async def subscribe_ends(self, *, keepalive: float = 30.0) -> AsyncSessionEnds:
+        """:meth:`RedisStore.subscribe_ends`, on a connection of your client's pool.
+
+        ::
+
+            ends = await store.subscribe_ends()
+            try:
+                for sid in await ends.poll(1.0):
+                    ...
+            finally:
+                await ends.aclose()
+        """
+        import redis
+
+        client = self.client
+        if _is_cluster(client):
+            raise NotificationsUnavailableError(self.name, _CLUSTER)
+        async with async_deadline(self.name, self.timeout):
+            try:
+                current: str | None = _config_value(await client.config_get(_NOTIFY_CONFIG))
+            except redis.ResponseError as error:
+                current = None
+                _warn_config_unreadable(self, error)
+            setting = _notify_setting(self.name, current, self.enable_notifications)
+            if setting is not None:
+                try:
+                    await client.config_set(_NOTIFY_CONFIG, setting)
+                except redis.ResponseError as error:
+                    raise NotificationsUnavailableError(
+                        self.name, f"CONFIG SET notify-keyspace-events {setting!r}: {error}"
+                    ) from error
+                logger.info("%s: set notify-keyspace-events to %r", self.name, setting)
+        pubsub = client.pubsub()
+        try:
+            async with async_deadline(self.name, self.timeout):
+                await pubsub.psubscribe(self.format.keyspace_pattern(_db(client)))
+                ends = AsyncSessionEnds(pubsub, self.format, self.name, self.timeout, keepalive)
+                await ends._confirm()
+        except BaseException:
+            await AsyncSessionEnds(pubsub, self.format, self.name, None, keepalive).aclose()
+            raise
+        return ends
+
+
+class AsyncSessionEnds(_Ends):
+    """:class:`SessionEnds` for asyncio: what ``AsyncRedisStore.subscribe_ends`` returns.
+
+    ::
+
+        async with await store.subscribe_ends() as ends:
+            while running:
+                for sid in await ends.poll(1.0):
+                    print("logged out or expired:", sid)
+    """
+
+    async def _confirm(self) -> None:
+        while not self._confirmations:  # the caller bounds this by the store's timeout
+            message = await self._pubsub.get_message(timeout=None)
+            if message is not None:
+                self._take(message, [])
+
+    async def poll(self, timeout: float) -> list[str]:
+        """The ids of the sessions that ended, waiting up to ``timeout`` seconds for one."""
+        ended: list[str] = []
+        bound = None if self.timeout is None else timeout + self.timeout
+        async with async_deadline(self.store, bound):
+            if self._ping_due():
+                await self._pubsub.ping()
+            message = await self._pubsub.get_message(timeout=timeout)
+            taken = 0
+            while message is not None:
+                self._take(message, ended)
+                taken += 1
+                if taken == _BATCH:
+                    break
+                message = await self._pubsub.get_message(timeout=0)
+        return ended
+
+    async def aclose(self) -> None:
+        """Unsubscribe: close the subscription's connection."""
+        # redis-py 5.0.0 has no aclose() yet: reset() is the same there
+        close = getattr(self._pubsub, "aclose", None) or self._pubsub.reset
+        try:
+            await close()
+        except Exception as error:
+            logger.debug("%s: closing a subscription: %s", self.store, error)
+
+    async def __aenter__(self) -> AsyncSessionEnds:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
