@@ -17,6 +17,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -148,6 +149,8 @@ def main() -> int:
     )
     parser.add_argument("--serve", action="store_true", help="keep both servers up for a browser")
     args = parser.parse_args()
+    # `kill` (SIGTERM) ends the demo like Ctrl-C: through the cleanup below, servers included
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     workdir = Path(tempfile.mkdtemp(prefix="engineio-session-demo-"))
     env = {

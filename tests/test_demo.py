@@ -65,3 +65,6 @@ def test_demo_serve_serves_the_page() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+    # and stopping it stops both servers
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url, timeout=2)
