@@ -122,6 +122,20 @@ def test_aiohttp_prepare_hook() -> None:
     assert "'aiohttp.request': request" in inspect.getsource(driver)
 
 
+def test_engineio_async_socket_close_leaves_its_websocket_writer_waiting() -> None:
+    """What _compat.async_disconnect works around, and the attributes it uses: the sync
+    socket queues the None that ends its websocket writer on close, the asyncio one does
+    not; both have ``upgraded`` and a ``queue``."""
+    from engineio import async_socket
+    from engineio import socket as sync_socket
+
+    assert "self.queue.put(None)" in inspect.getsource(sync_socket.Socket.close)
+    assert "queue.put" not in inspect.getsource(async_socket.AsyncSocket.close)
+    for cls in (sync_socket.Socket, async_socket.AsyncSocket):
+        init = inspect.getsource(cls.__init__) + inspect.getsource(cls.__mro__[1].__init__)
+        assert "self.upgraded = False" in init and "self.queue" in init, cls
+
+
 # --- python-socketio ----------------------------------------------------------------------
 
 

@@ -24,6 +24,8 @@ python-engineio
   request's ``_prepare_hook`` (feature-detected).
 - The environ keys ``asgi.scope`` / ``asgi.send`` (ASGI) and ``aiohttp.request`` (aiohttp),
   to read raw request headers as Node does.
+- An upgraded asyncio socket's ``upgraded`` and ``queue``: :func:`async_disconnect` queues
+  the ``None`` that ends its websocket writer, as the sync socket does on close.
 
 python-socketio
 
@@ -51,11 +53,11 @@ from typing import Any
 from urllib.parse import parse_qs
 
 __all__ = [
-    "ENVIRON_REJECTED",
     "ENVIRON_SET_COOKIE",
     "HandlerSlots",
     "add_response_header",
     "asgi_reject_with_401",
+    "async_disconnect",
     "can_send_cookie",
     "check_server",
     "check_socketio",
@@ -77,8 +79,6 @@ logger = logging.getLogger("engineio_session")
 
 #: the Set-Cookie value the handshake response must carry (set by the connect wrapper)
 ENVIRON_SET_COOKIE = "engineio_session.set_cookie"
-#: marks a handshake that attach rejected, so a websocket close becomes an HTTP 401 (ASGI)
-ENVIRON_REJECTED = "engineio_session.rejected"
 
 Handler = Callable[..., Any]
 
@@ -298,7 +298,6 @@ def asgi_reject_with_401(environ: dict[str, Any]) -> None:
         return
     if "websocket.http.response" not in (scope.get("extensions") or {}):
         return
-    environ[ENVIRON_REJECTED] = True
 
     async def send_401(message: dict[str, Any]) -> Any:
         if message.get("type") == "websocket.close":
@@ -315,7 +314,7 @@ def asgi_reject_with_401(environ: dict[str, Any]) -> None:
     environ["asgi.send"] = send_401
 
 
-# --- python-socketio -----------------------------------------------------------------------
+# --- closing -------------------------------------------------------------------------------
 
 
 async def async_disconnect(eio: Any, sid: str) -> None:
@@ -333,6 +332,9 @@ async def async_disconnect(eio: Any, sid: str) -> None:
         queue = getattr(socket, "queue", None)
         if queue is not None:
             queue.put_nowait(None)
+
+
+# --- python-socketio -----------------------------------------------------------------------
 
 
 def check_socketio(sio: Any) -> None:

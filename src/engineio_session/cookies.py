@@ -130,6 +130,15 @@ def _decode_value(value: str) -> str:
         return value
 
 
+def _unquote(raw: str) -> str:
+    """A pair's value as cookie.parse slices it: spaces and tabs trimmed, then one pair of
+    surrounding double quotes removed (a lone '"' becomes '', as in cookie.parse)."""
+    value = raw.strip(_BLANKS)
+    if value and value[0] == '"' and value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
 def _pairs(header: str) -> Iterator[tuple[str, str]]:
     """``(name, raw value)`` in the order ``cookie.parse`` visits them.
 
@@ -143,10 +152,7 @@ def _pairs(header: str) -> Iterator[tuple[str, str]]:
     for segment in header.split(";"):
         name, eq, value = segment.partition("=")
         if eq:
-            value = value.strip(_BLANKS)
-            if value and value[0] == '"' and value[-1] == '"':
-                value = value[1:-1]  # a lone '"' becomes '' here and in cookie.parse
-            yield name.strip(_BLANKS), value
+            yield name.strip(_BLANKS), _unquote(value)
 
 
 def parse_cookie(header: str) -> dict[str, str]:
@@ -191,10 +197,7 @@ def find_cookie(header: str, name: str) -> str | None:
             end = length
         eq = header.find("=", start, end)
         if eq != -1 and header[start:eq].strip(_BLANKS) == name:
-            value = header[eq + 1 : end].strip(_BLANKS)
-            if value and value[0] == '"' and value[-1] == '"':
-                value = value[1:-1]
-            return _decode_value(value)
+            return _decode_value(_unquote(header[eq + 1 : end]))
         at = header.find(name, end + 1)
     return None
 

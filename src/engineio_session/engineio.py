@@ -38,6 +38,7 @@ no valid session (401); a store failure rejects or admits without a session
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import math
@@ -48,12 +49,12 @@ from typing import Any, Literal
 
 from . import _compat
 from .cookies import decode_uri_component, find_cookie, serialize_cookie
-from .errors import CorruptSessionError, StoreError
+from .errors import CorruptSessionError, NotificationsUnavailableError, StoreError, short_id
+from .ids import verify_signed_value
 from .live import AsyncLiveSession, LiveSession
 from .session import Session
 from .signature import Secrets, Signer, as_signer
 from .stores.base import AsyncStore, Store
-from .stores.redis import NotificationsUnavailableError
 
 __all__ = ["ENVIRON_SESSION", "AsyncSessionHandle", "SessionHandle", "attach"]
 
@@ -82,14 +83,10 @@ _COOKIE_OPTIONS = frozenset(
 )
 
 
-def _short(sid: str) -> str:
-    return sid[:6] + "…"  # enough to follow a session in the logs, not enough to use it
-
-
 def _describe(error: BaseException) -> str:
     """A store failure for the log: what failed and why, never a cookie or a whole id."""
     if isinstance(error, CorruptSessionError):
-        return f"{error.store}: session {_short(error.sid)} is corrupt: {error.reason}"
+        return error.log_line()
     if isinstance(error, StoreError):
         return str(error)
     return f"{type(error).__name__}: {error}"
@@ -97,9 +94,9 @@ def _describe(error: BaseException) -> str:
 
 def _verify(value: str | None, signer: Signer) -> str | None:
     """The id in a decoded signed value ``s:<id>.<mac>``, or None (too long, unsigned, forged)."""
-    if not value or len(value) > MAX_COOKIE_VALUE or value[:2] != "s:":
+    if value is None or len(value) > MAX_COOKIE_VALUE:
         return None
-    return signer.unsign(value[2:]) or None
+    return verify_signed_value(value, signer)
 
 
 def session_id_from_value(value: str | None, signer: Signer) -> str | None:
@@ -123,6 +120,7 @@ def session_id_from_value(value: str | None, signer: Signer) -> str | None:
     return _verify(value, signer)
 
 
+@functools.lru_cache(maxsize=64)  # asked on every disconnect, of the same few handlers
 def _accepts(handler: Callable[..., Any], count: int) -> bool:
     """Whether ``handler`` can be called with ``count`` positional arguments."""
     try:
@@ -326,6 +324,20 @@ class _Handle:
             self._publish(sid, None)
         return session
 
+    def _end(self, sid: str, why: str) -> None:
+        """The session is gone: forget it and close the connection (in the background, as a
+        close waits for the client to take its last packets)."""
+        session = self._forget(sid)
+        if session is not None:
+            session.destroyed = True
+            logger.info(
+                "session %s is gone (seen by %s): disconnecting %s", short_id(session.id), why, sid
+            )
+        self._spawn(self._close_connection, sid)
+
+    def _close_connection(self, sid: str) -> Any:
+        raise NotImplementedError
+
     def _live_by_id(self, only: Iterable[str] | None = None) -> dict[str, list[str]]:
         """The Engine.IO sids of each live session id (tabs share a session), all or ``only``."""
         wanted = None if only is None else set(only)
@@ -381,22 +393,27 @@ class SessionHandle(_Handle):
 
     # --- the wrappers pinned in the server's handlers --------------------------------------
 
+    def _load(self, session_id: str, what: str) -> tuple[LiveSession | None, bool]:
+        """The live session stored under ``session_id`` (None: none, or expired), and
+        whether the store failed (logged with what ``on_store_error`` makes of it)."""
+        try:
+            stored = self.store.get(session_id)
+        except Exception as error:
+            self._store_failed(error, what, self.options.reject_on_store_error())
+            return None, True
+        if stored is None or stored.expired():
+            return None, False
+        return LiveSession(stored, self.store), False
+
     def _connect(self, sid: str, environ: dict[str, Any], *args: Any) -> Any:
         options = self.options
         session: LiveSession | None = None
         store_failed = False
         session_id = options.session_id(environ)
         if session_id is not None:
-            try:
-                stored = self.store.get(session_id)
-            except Exception as error:
-                reject = options.reject_on_store_error()
-                self._store_failed(error, "the handshake", reject)
-                if reject:
-                    return False
-                store_failed, stored = True, None
-            if stored is not None and not stored.expired():
-                session = LiveSession(stored, self.store)
+            session, store_failed = self._load(session_id, "the handshake")
+            if store_failed and options.reject_on_store_error():
+                return False
         created = False
         # a store that failed may hold this user's session: a new one would log them out
         if session is None and options.create and not store_failed:
@@ -577,17 +594,6 @@ class SessionHandle(_Handle):
                     ended.append(sid)
         return ended
 
-    def _end(self, sid: str, why: str) -> None:
-        """The session is gone: forget it and close the connection (in the background, as a
-        close waits for the client to take its last packets)."""
-        session = self._forget(sid)
-        if session is not None:
-            session.destroyed = True
-            logger.info(
-                "session %s is gone (seen by %s): disconnecting %s", _short(session.id), why, sid
-            )
-        self._spawn(self._close_connection, sid)
-
     def _close_connection(self, sid: str) -> None:
         self.eio.disconnect(sid)
 
@@ -608,22 +614,26 @@ class AsyncSessionHandle(_Handle):
             _compat.asgi_reject_with_401(environ)
         return result
 
+    async def _load(self, session_id: str, what: str) -> tuple[AsyncLiveSession | None, bool]:
+        """See :meth:`SessionHandle._load`."""
+        try:
+            stored = await self.store.get(session_id)
+        except Exception as error:
+            self._store_failed(error, what, self.options.reject_on_store_error())
+            return None, True
+        if stored is None or stored.expired():
+            return None, False
+        return AsyncLiveSession(stored, self.store), False
+
     async def _handshake(self, sid: str, environ: dict[str, Any], *args: Any) -> Any:
         options = self.options
         session: AsyncLiveSession | None = None
         store_failed = False
         session_id = options.session_id(environ)
         if session_id is not None:
-            try:
-                stored = await self.store.get(session_id)
-            except Exception as error:
-                reject = options.reject_on_store_error()
-                self._store_failed(error, "the handshake", reject)
-                if reject:
-                    return False
-                store_failed, stored = True, None
-            if stored is not None and not stored.expired():
-                session = AsyncLiveSession(stored, self.store)
+            session, store_failed = await self._load(session_id, "the handshake")
+            if store_failed and options.reject_on_store_error():
+                return False
         created = False
         if session is None and options.create and not store_failed:
             if _compat.can_send_cookie(self.eio.async_mode, environ):
@@ -788,21 +798,11 @@ class AsyncSessionHandle(_Handle):
                     ended.append(sid)
         return ended
 
-    def _end(self, sid: str, why: str) -> None:
-        """See :meth:`SessionHandle._end`."""
-        session = self._forget(sid)
-        if session is not None:
-            session.destroyed = True
-            logger.info(
-                "session %s is gone (seen by %s): disconnecting %s", _short(session.id), why, sid
-            )
-        self._spawn(self._close_connection, sid)
-
     async def _close_connection(self, sid: str) -> None:
         await _compat.async_disconnect(self.eio, sid)
 
 
-def _check_store(eio: Any, store: Any) -> bool:
+def check_store(eio: Any, store: Any) -> bool:
     """True for an async server; a sync server needs a sync store and an async one an async."""
     is_async = bool(eio.is_asyncio_based())
     for method in ("get", "set", "touch", "destroy"):
@@ -821,31 +821,28 @@ def _check_store(eio: Any, store: Any) -> bool:
     return is_async
 
 
-def attach_engineio(
-    eio: Any,
-    options: _Options,
-    store: Any,
-    *,
-    extra_events: tuple[str, ...] = ("session",),
-    handle_factory: Callable[[], SessionHandle | AsyncSessionHandle] | None = None,
-) -> SessionHandle | AsyncSessionHandle:
-    """Hook the handshake and disconnect (and with ``reload``, each message) of an engineio
-    server; also used for a socketio server's ``sio.eio``."""
+def hook_engineio(eio: Any, handle: SessionHandle | AsyncSessionHandle) -> None:
+    """Pin ``handle``'s wrappers in the handshake and disconnect (and on an Engine.IO server
+    with ``reload``, each message) of an engineio server; a socketio server's ``sio.eio``
+    too. Engine.IO servers also accept ``on("session")``."""
+    engineio_level = handle.fires_on_handshake  # Socket.IO fires and reloads per namespace
+    wrappers = {"connect": handle._connect, "disconnect": handle._disconnect}
+    if handle.options.reload and engineio_level:
+        wrappers["message"] = handle._message
+    handle.slots = _compat.pin_handlers(eio, wrappers, ("session",) if engineio_level else ())
+    if not eio.is_asyncio_based():
+        _compat.install_wsgi_response_hook(eio)
+
+
+def attach_engineio(eio: Any, options: _Options, store: Any) -> SessionHandle | AsyncSessionHandle:
+    """``attach`` for an engineio.Server / AsyncServer."""
     _compat.check_server(eio)
-    is_async = _check_store(eio, store)
     handle: SessionHandle | AsyncSessionHandle
-    if handle_factory is not None:
-        handle = handle_factory()
-    elif is_async:
+    if check_store(eio, store):
         handle = AsyncSessionHandle(eio, store, options)
     else:
         handle = SessionHandle(eio, store, options)
-    wrappers = {"connect": handle._connect, "disconnect": handle._disconnect}
-    if options.reload and handle.fires_on_handshake:  # Socket.IO reloads per event instead
-        wrappers["message"] = handle._message
-    handle.slots = _compat.pin_handlers(eio, wrappers, extra_events)
-    if not is_async:
-        _compat.install_wsgi_response_hook(eio)
+    hook_engineio(eio, handle)
     return handle
 
 

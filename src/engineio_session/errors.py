@@ -11,7 +11,23 @@ A rejected cookie is never an exception (it is ``None``). These are for stores a
 
 from __future__ import annotations
 
-__all__ = ["CorruptSessionError", "SessionError", "StoreError"]
+__all__ = [
+    "CorruptSessionError",
+    "NotificationsUnavailableError",
+    "SessionError",
+    "StoreError",
+    "short_id",
+]
+
+
+def short_id(sid: str) -> str:
+    """A session id for a log line: at most its first 6 characters (an id is half a
+    credential; 6 characters follow a session through the logs, and cannot be used).
+
+    >>> short_id("Xq1dQmBq3CZYnI0PLKWmIY8XSEqMR7JJ"), short_id("abc")
+    ('Xq1dQm…', 'abc')
+    """
+    return sid if len(sid) <= 6 else sid[:6] + "…"
 
 
 class SessionError(Exception):
@@ -44,6 +60,20 @@ class CorruptSessionError(SessionError):
         super().__init__(f"{store}: session {sid!r} is corrupt: {reason}")
 
     def log_line(self) -> str:
-        """The message for a log: the id cut to 6 characters (an id is a credential's half)."""
-        shown = self.sid if len(self.sid) <= 6 else self.sid[:6] + "…"
-        return f"{self.store}: session {shown!r} is corrupt: {self.reason}"
+        """The message for a log: the id cut by :func:`short_id`."""
+        return f"{self.store}: session {short_id(self.sid)!r} is corrupt: {self.reason}"
+
+
+class NotificationsUnavailableError(SessionError):
+    """A store cannot tell when a session ends; ``reason`` says why.
+
+    ``RedisStore.subscribe_ends`` raises it when Redis's ``notify-keyspace-events`` lacks
+    K, g or x and the store was not told ``enable_notifications=True``, when Redis refused
+    CONFIG SET, or on a Redis Cluster. ``attach(watch=...)`` then relies on its periodic
+    reload.
+    """
+
+    def __init__(self, store: str, reason: str) -> None:
+        self.store = store
+        self.reason = reason
+        super().__init__(f"{store}: {reason}")

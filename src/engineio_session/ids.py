@@ -15,9 +15,9 @@ from __future__ import annotations
 import secrets as _random
 
 from .cookies import find_cookie
-from .signature import Secrets, Signer, as_signer
+from .signature import Secrets, as_signer
 
-__all__ = ["generate_session_id", "get_session_id"]
+__all__ = ["generate_session_id", "get_session_id", "verify_signed_value"]
 
 
 def get_session_id(
@@ -35,13 +35,25 @@ def get_session_id(
     Unlike the Node plugin engine.io-session 0.0.6, an unsigned value is never taken as an
     id: accepting one would let a client choose its session id (session fixation).
     """
-    signer = secrets if type(secrets) is Signer else as_signer(secrets)
+    signer = as_signer(secrets)
     if not cookie_header:
         return None
-    raw = find_cookie(cookie_header, name)
-    if not raw or raw[:2] != "s:":
+    return verify_signed_value(find_cookie(cookie_header, name), signer)
+
+
+def verify_signed_value(value: str | None, secrets: Secrets) -> str | None:
+    """The id in a (URI-decoded) cookie value ``s:<id>.<mac>`` if it verifies, else None.
+
+    What express-session does with the value it found: only an ``s:`` value is unsigned,
+    with each secret in turn; an empty id counts as none.
+
+    >>> from engineio_session import sign
+    >>> verify_signed_value("s:" + sign("abc", "k"), "k"), verify_signed_value("abc", "k")
+    ('abc', None)
+    """
+    if not value or value[:2] != "s:":
         return None
-    return signer.unsign(raw[2:]) or None
+    return as_signer(secrets).unsign(value[2:]) or None
 
 
 def generate_session_id() -> str:

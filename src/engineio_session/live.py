@@ -32,24 +32,31 @@ class SessionGoneError(SessionError):
         super().__init__("failed to load session")  # express-session's message
 
 
-def _adopt(target: Session, source: Session) -> None:
-    target.cookie = source.cookie
-    target.clear()
-    target.update(source)
-    target.take_baseline(source)
-
-
-class LiveSession(Session):
-    """A :class:`Session` with express-session's methods, on a sync store."""
+class _BoundSession(Session):
+    """A :class:`Session` bound to its store: what both shells share."""
 
     __slots__ = ("destroyed", "store")
 
-    def __init__(self, session: Session, store: Store) -> None:
-        super().__init__(session.id, session.cookie, session)
-        self.take_baseline(session)
+    def __init__(self, session: Session, store: Store | AsyncStore) -> None:
+        # no Cookie() of its own and no per-key copy: it holds what `session` holds
+        super().__init__(session.id, session.cookie)
+        self.copy_from(session)
         self.store = store
         #: True once destroy() ran, or the watcher saw the session gone
         self.destroyed = False
+
+    def _reloaded(self, fresh: Session | None) -> None:
+        if fresh is None:
+            self.destroyed = True
+            raise SessionGoneError(self.id)
+        self.copy_from(fresh)
+
+
+class LiveSession(_BoundSession):
+    """A :class:`Session` with express-session's methods, on a sync store."""
+
+    __slots__ = ()
+    store: Store
 
     def save(self) -> None:
         """``req.session.save()``: write the session to the store."""
@@ -58,11 +65,7 @@ class LiveSession(Session):
 
     def reload(self) -> None:
         """``req.session.reload()``: the store's current data; SessionGoneError if none."""
-        fresh = self.store.get(self.id)
-        if fresh is None:
-            self.destroyed = True
-            raise SessionGoneError(self.id)
-        _adopt(self, fresh)
+        self._reloaded(self.store.get(self.id))
 
     def touch(self) -> None:
         """Reset the expiry from the original max age, and tell the store."""
@@ -75,27 +78,18 @@ class LiveSession(Session):
         self.destroyed = True
 
 
-class AsyncLiveSession(Session):
+class AsyncLiveSession(_BoundSession):
     """A :class:`Session` with express-session's methods as coroutines, on an async store."""
 
-    __slots__ = ("destroyed", "store")
-
-    def __init__(self, session: Session, store: AsyncStore) -> None:
-        super().__init__(session.id, session.cookie, session)
-        self.take_baseline(session)
-        self.store = store
-        self.destroyed = False
+    __slots__ = ()
+    store: AsyncStore
 
     async def save(self) -> None:
         await self.store.set(self.id, self)
         self.loaded_hash = self.hash()
 
     async def reload(self) -> None:
-        fresh = await self.store.get(self.id)
-        if fresh is None:
-            self.destroyed = True
-            raise SessionGoneError(self.id)
-        _adopt(self, fresh)
+        self._reloaded(await self.store.get(self.id))
 
     async def touch(self) -> None:
         self.reset_max_age()

@@ -384,8 +384,11 @@ class Session(MutableMapping[str, Any]):
         self._loaded_hash = value
         self._baseline = None
 
-    def take_baseline(self, other: Session) -> None:
-        """Use ``other``'s baseline for :attr:`modified` (still lazy if it was)."""
+    def copy_from(self, other: Session) -> None:
+        """Hold what ``other`` holds: its cookie, its data (a shallow copy) and the baseline
+        of :attr:`modified` (still lazy if it was). The id stays."""
+        self.cookie = other.cookie
+        self._data = dict(other._data)
         self._loaded_hash = other._loaded_hash
         self._baseline = other._baseline
 

@@ -55,7 +55,8 @@ from .engineio import (
     SessionHandle,
     _maybe_await,
     _Options,
-    attach_engineio,
+    check_store,
+    hook_engineio,
     session_id_from_value,
 )
 from .live import AsyncLiveSession, LiveSession
@@ -90,6 +91,7 @@ class _SocketIOMixin:
     sio: Any
     sessions: dict[str, Any]
     options: _Options
+    _start_watch: Callable[[], None]
 
     def _eio_sid(self, sid: str, namespace: str) -> str | None:
         if sid in self.sessions:
@@ -100,6 +102,11 @@ class _SocketIOMixin:
         environ = self.sio.environ.get(sid)
         if environ is not None:
             environ[ENVIRON_SESSION] = session
+
+    def _adopt_auth_session(self, eio_sid: str, session: Any) -> None:
+        self.sessions[eio_sid] = session
+        self._publish(eio_sid, session)
+        self._start_watch()
 
     def _auth_session_id(self, auth: Any) -> str | None:
         key = self.options.auth_key
@@ -142,18 +149,10 @@ class SocketIOSessionHandle(_SocketIOMixin, SessionHandle):
 
     def _session_from_auth(self, eio_sid: str, session_id: str) -> bool:
         """Load the session the ``auth`` payload named; False to refuse the namespace."""
-        try:
-            stored = self.store.get(session_id)
-        except Exception as error:
-            reject = self.options.reject_on_store_error()
-            self._store_failed(error, "a CONNECT with auth", reject)
-            return not reject
-        if stored is not None and not stored.expired():
-            session = LiveSession(stored, self.store)
-            self.sessions[eio_sid] = session
-            self._publish(eio_sid, session)
-            self._start_watch()
-        return True
+        session, failed = self._load(session_id, "a CONNECT with auth")
+        if session is not None:
+            self._adopt_auth_session(eio_sid, session)
+        return not (failed and self.options.reject_on_store_error())
 
     def _on_event(
         self, original: Callable[..., Any], eio_sid: str, namespace: str, id: Any, data: Any
@@ -206,18 +205,11 @@ class AsyncSocketIOSessionHandle(_SocketIOMixin, AsyncSessionHandle):
         return result
 
     async def _session_from_auth(self, eio_sid: str, session_id: str) -> bool:
-        try:
-            stored = await self.store.get(session_id)
-        except Exception as error:
-            reject = self.options.reject_on_store_error()
-            self._store_failed(error, "a CONNECT with auth", reject)
-            return not reject
-        if stored is not None and not stored.expired():
-            session = AsyncLiveSession(stored, self.store)
-            self.sessions[eio_sid] = session
-            self._publish(eio_sid, session)
-            self._start_watch()
-        return True
+        """See :meth:`SocketIOSessionHandle._session_from_auth`."""
+        session, failed = await self._load(session_id, "a CONNECT with auth")
+        if session is not None:
+            self._adopt_auth_session(eio_sid, session)
+        return not (failed and self.options.reject_on_store_error())
 
     async def _on_event(
         self, original: Callable[..., Any], eio_sid: str, namespace: str, id: Any, data: Any
@@ -237,12 +229,13 @@ class AsyncSocketIOSessionHandle(_SocketIOMixin, AsyncSessionHandle):
 def attach_socketio(sio: Any, options: _Options, store: Any) -> Any:
     """``attach`` for a socketio.Server / AsyncServer: hooks its ``sio.eio`` handshake and
     its namespace connects and events."""
+    _compat.check_server(sio.eio)
     _compat.check_socketio(sio)
     handle: SocketIOSessionHandle | AsyncSocketIOSessionHandle
-    if sio.eio.is_asyncio_based():
+    if check_store(sio.eio, store):
         handle = AsyncSocketIOSessionHandle(sio, store, options)
     else:
         handle = SocketIOSessionHandle(sio, store, options)
-    attach_engineio(sio.eio, options, store, extra_events=(), handle_factory=lambda: handle)
+    hook_engineio(sio.eio, handle)
     _compat.wrap_socketio(sio, handle._on_connect, handle._on_event)
     return handle

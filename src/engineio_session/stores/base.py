@@ -31,8 +31,11 @@ __all__ = [
     "Serializer",
     "Store",
     "async_deadline",
+    "corrupt",
     "decode_session",
+    "failed",
     "store_errors",
+    "timed_out",
 ]
 
 logger = logging.getLogger("engineio_session")
@@ -88,9 +91,17 @@ class AsyncStore(Protocol):
 
 
 def decode_session(
-    store: str, sid: str, raw: str | bytes, parse: Callable[[str], Any] = jsjson.loads
+    store: str,
+    sid: str,
+    raw: str | bytes,
+    parse: Callable[[str], Any] = jsjson.loads,
+    *,
+    explain: Callable[[Any], str] | None = None,
 ) -> Session:
     """The :class:`Session` in ``raw``, or :class:`CorruptSessionError` (logged once, here).
+
+    ``explain(data)``, when given, adds a hint to the reason of parsed data that is no
+    session (the file store: "it is encrypted, and this store has no secret").
 
     >>> decode_session("RedisStore", "abc", '{"cookie": {"expires": null}, "n": 1}')["n"]
     1
@@ -99,17 +110,30 @@ def decode_session(
         text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
         data = parse(text)
     except (ValueError, TypeError) as error:
-        raise _corrupt(store, sid, f"not JSON ({error})") from error
+        raise corrupt(store, sid, f"not JSON ({error})") from error
     try:
         return Session.from_json(sid, data, text=text, parse=parse)
     except ValueError as error:
-        raise _corrupt(store, sid, str(error)) from error
+        hint = explain(data) if explain is not None else ""
+        raise corrupt(store, sid, str(error) + hint) from error
 
 
-def _corrupt(store: str, sid: str, reason: str) -> CorruptSessionError:
+def corrupt(store: str, sid: str, reason: str) -> CorruptSessionError:
+    """A :class:`CorruptSessionError`, logged (once: here) with the id cut short."""
     error = CorruptSessionError(store, sid, reason)
     logger.warning("%s", error.log_line())
     return error
+
+
+def failed(store: str, cause: BaseException) -> StoreError:
+    """A :class:`StoreError` for a failed call, logged (once: here) without secrets."""
+    logger.warning("%s failed: %s: %s", store, type(cause).__name__, cause)
+    return StoreError(store, cause)
+
+
+def timed_out(store: str, timeout: float | None) -> StoreError:
+    """The :class:`StoreError` of a call that had no answer within ``timeout`` seconds."""
+    return failed(store, TimeoutError(f"no answer within {timeout} s"))
 
 
 @contextlib.contextmanager
@@ -125,8 +149,7 @@ def store_errors(store: str, *passthrough: type[BaseException]) -> Iterator[None
     except passthrough:
         raise
     except Exception as error:
-        logger.warning("%s failed: %s: %s", store, type(error).__name__, error)
-        raise StoreError(store, error) from error
+        raise failed(store, error) from error
 
 
 @contextlib.asynccontextmanager
@@ -138,9 +161,6 @@ async def async_deadline(store: str, timeout: float | None) -> AsyncIterator[Non
     except SessionError:
         raise
     except TimeoutError as error:
-        message = f"no answer within {timeout} s"
-        logger.warning("%s failed: %s", store, message)
-        raise StoreError(store, TimeoutError(message)) from error
+        raise timed_out(store, timeout) from error
     except Exception as error:
-        logger.warning("%s failed: %s: %s", store, type(error).__name__, error)
-        raise StoreError(store, error) from error
+        raise failed(store, error) from error

@@ -102,10 +102,17 @@ from typing import Any, TypeVar
 
 from .. import jsjson
 from .._js import now_ms, number_to_string, utf8
-from ..errors import CorruptSessionError, StoreError
+from ..errors import CorruptSessionError
 from ..session import Cookie, Session
 from . import _kruptein
-from .base import DEFAULT_TIMEOUT, async_deadline, store_errors
+from .base import (
+    DEFAULT_TIMEOUT,
+    async_deadline,
+    corrupt,
+    decode_session,
+    store_errors,
+    timed_out,
+)
 
 __all__ = [
     "AsyncFileStore",
@@ -291,7 +298,12 @@ class FileFormat:
 
     def node_expired(self, session: Session, now: float) -> bool:
         """session-file-store's own rule (``isExpired``) for a loaded session."""
-        return is_expired(session.to_json(), ttl=self.ttl, now=now)
+        # isExpired reads only cookie.originalMaxAge and __lastAccess: hand it those, not a
+        # copy of the whole session
+        stored: dict[str, Any] = {"cookie": session.cookie.to_json()}
+        if "__lastAccess" in session:
+            stored["__lastAccess"] = session["__lastAccess"]
+        return is_expired(stored, ttl=self.ttl, now=now)
 
     def readable(self, session: Session, now: float) -> bool:
         """Whether ``get`` returns the session: neither rule says it has expired."""
@@ -321,23 +333,15 @@ class FileFormat:
                 text = _kruptein.decrypt(self._secret, text)
             except _kruptein.KrupteinError as error:
                 hint = " (a plain session file?)" if '"cookie"' in text else ""
-                raise self._corrupt(sid, f"cannot decrypt: {error}{hint}") from error
-        try:
-            data = jsjson.loads(text)
-        except ValueError as error:
-            raise self._corrupt(sid, f"not JSON ({error})") from error
-        try:
-            return Session.from_json(sid, data, text=text)
-        except ValueError as error:
-            reason = str(error)
-            if isinstance(data, Mapping) and {"hmac", "ct", "iv"} <= data.keys():
-                reason += " (it is encrypted, and this store has no secret)"
-            raise self._corrupt(sid, reason) from error
+                reason = f"cannot decrypt: {error}{hint}"
+                raise corrupt(self.store_name, sid, reason) from error
+        return decode_session(self.store_name, sid, text, explain=_encrypted_hint)
 
-    def _corrupt(self, sid: str, reason: str) -> CorruptSessionError:
-        error = CorruptSessionError(self.store_name, sid, reason)
-        logger.warning("%s", error.log_line())
-        return error
+
+def _encrypted_hint(data: Any) -> str:
+    if isinstance(data, Mapping) and {"hmac", "ct", "iv"} <= data.keys():
+        return " (it is encrypted, and this store has no secret)"
+    return ""
 
 
 # --- JS semantics of `session.__lastAccess + ttl < now` -------------------------------------
@@ -658,9 +662,7 @@ class FileStore(_FileStoreBase):
                 return future.result(self.timeout)
             except concurrent.futures.TimeoutError:
                 future.cancel()
-                message = f"no answer within {self.timeout} s"
-                logger.warning("%s failed: %s", self._name, message)
-                raise StoreError(self._name, TimeoutError(message)) from None
+                raise timed_out(self._name, self.timeout) from None
 
     def get(self, sid: str) -> Session | None:
         """The session, or None: no file, expired (either rule), or an id that is no file name.

@@ -86,7 +86,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._js import now_ms, number_to_string, utf8
-from ..errors import SessionError, StoreError
+from ..errors import NotificationsUnavailableError, StoreError
 from ..session import Session
 from .base import (
     DEFAULT_TIMEOUT,
@@ -137,20 +137,6 @@ _CLUSTER = (
     "keyspace notifications are per node on a Redis Cluster (each master notifies only its "
     "own keys), which this store does not subscribe to"
 )
-
-
-class NotificationsUnavailableError(SessionError):
-    """The store cannot tell when a session ends; ``reason`` says why.
-
-    Redis's ``notify-keyspace-events`` lacks K, g or x and the store was not told
-    ``enable_notifications=True``, or Redis refused CONFIG SET, or the store is on a Redis
-    Cluster. ``attach(watch=...)`` then relies on its periodic reload.
-    """
-
-    def __init__(self, store: str, reason: str) -> None:
-        self.store = store
-        self.reason = reason
-        super().__init__(f"{store}: {reason}")
 
 
 def missing_notify_classes(value: str, wanted: str = NOTIFY_NEEDED) -> str:
