@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import random
-import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +19,7 @@ from cryptography.hazmat.primitives import hmac as crypto_hmac
 
 from engineio_session import Signer, get_session_id, sign, unsign
 from engineio_session.cookies import encode_uri_component
-from tests.node import FIXTURES, require_node
+from tests.node import run_json
 
 from .conftest import record
 
@@ -49,16 +47,9 @@ HEADERS, SIGNED = make_headers()
 
 
 @pytest.fixture(scope="module")
-def node_times(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    node = require_node()
-    data = tmp_path_factory.mktemp("bench") / "headers.json"
-    data.write_text(
-        json.dumps({"name": NAME, "secrets": SECRETS, "headers": HEADERS, "signed": SIGNED})
-    )
-    out = subprocess.run(
-        [node, "bench-core.js", str(data)], cwd=FIXTURES, check=True, capture_output=True, text=True
-    )
-    times: dict[str, Any] = json.loads(out.stdout)
+def node_times() -> dict[str, Any]:
+    data = {"name": NAME, "secrets": SECRETS, "headers": HEADERS, "signed": SIGNED}
+    times: dict[str, Any] = run_json("bench-core.js", data, timeout=300)
     return times
 
 

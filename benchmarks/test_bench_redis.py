@@ -11,10 +11,8 @@ side does: ``JSON.parse`` in Node; JSON, the ``Session`` model and its expiry ch
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -24,7 +22,7 @@ import redis.asyncio
 from engineio_session.session import Session
 from engineio_session.stores import AsyncRedisStore, RedisStore
 from tests import services
-from tests.node import FIXTURES, require_node
+from tests.node import run_json
 
 from .conftest import record
 
@@ -69,110 +67,78 @@ def sessions() -> Iterator[tuple[str, str, list[str]]]:
 
 
 @pytest.fixture(scope="module")
-def node_times(
-    sessions: tuple[str, str, list[str]], tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Any]:
-    node = require_node()
+def node_times(sessions: tuple[str, str, list[str]]) -> dict[str, Any]:
     url, prefix, sids = sessions
-    data = tmp_path_factory.mktemp("bench") / "sessions.json"
-    data.write_text(json.dumps({"url": url, "prefix": prefix, "sids": sids}))
-    out = subprocess.run(
-        [node, "bench-redis.js", str(data)],
-        cwd=FIXTURES,
-        check=True,
-        capture_output=True,
-        text=True,
+    times: dict[str, Any] = run_json(
+        "bench-redis.js", {"url": url, "prefix": prefix, "sids": sids}, timeout=300
     )
-    times: dict[str, Any] = json.loads(out.stdout)
     return times
 
 
-def test_redis_get_sync(
-    benchmark: Any, sessions: tuple[str, str, list[str]], node_times: dict[str, Any]
-) -> None:
-    url, prefix, sids = sessions
-    store = RedisStore(redis.Redis.from_url(url), prefix=prefix)
-
-    def run() -> int:
-        return sum(1 for sid in sids if store.get(sid) is not None)
-
-    assert benchmark.pedantic(run, rounds=10, warmup_rounds=2) == COUNT
-    record("RedisStore.get (sync) vs connect-redis get", benchmark, COUNT, node_times["get_us"])
-    store.close()
+Reader = tuple[Callable[[], int], Callable[[], None]]  # (read them all: how many found, close)
 
 
-def test_redis_get_async(
-    benchmark: Any, sessions: tuple[str, str, list[str]], node_times: dict[str, Any]
-) -> None:
-    url, prefix, sids = sessions
-    loop = asyncio.new_event_loop()
-    client = redis.asyncio.Redis.from_url(url)
-    store = AsyncRedisStore(client, prefix=prefix)
-
-    async def read_all() -> int:
-        found = 0
-        for sid in sids:
-            if await store.get(sid) is not None:
-                found += 1
-        return found
-
-    def run() -> int:
-        return loop.run_until_complete(read_all())
-
-    assert benchmark.pedantic(run, rounds=10, warmup_rounds=2) == COUNT
-    record(
-        "AsyncRedisStore.get (awaited in turn) vs connect-redis get",
-        benchmark,
-        COUNT,
-        node_times["get_us"],
-    )
-    loop.run_until_complete(client.aclose())
-    loop.close()
-
-
-def test_redis_client_get_alone(
-    benchmark: Any, sessions: tuple[str, str, list[str]], node_times: dict[str, Any]
-) -> None:
-    """The floor under both: redis-py's sync GET beside node-redis's, no decoding."""
-    url, prefix, sids = sessions
+def sync_reader(url: str, prefix: str, keys: list[Any], through_store: bool) -> Reader:
     client = redis.Redis.from_url(url)
-    keys = [(prefix + sid).encode() for sid in sids]
+    store = RedisStore(client, prefix=prefix) if through_store else None
+    get = store.get if store is not None else client.get
 
-    def run() -> int:
-        return sum(1 for key in keys if client.get(key))
+    def close() -> None:
+        if store is not None:
+            store.close()
+        client.close()
 
-    assert benchmark.pedantic(run, rounds=10, warmup_rounds=2) == COUNT
-    record(
-        "client GET alone: redis-py vs node-redis", benchmark, COUNT, node_times["client_get_us"]
-    )
-    client.close()
+    return (lambda: sum(1 for key in keys if get(key) is not None)), close
 
 
-def test_redis_async_client_get_alone(
-    benchmark: Any, sessions: tuple[str, str, list[str]], node_times: dict[str, Any]
-) -> None:
-    """The floor under the async store: redis.asyncio's GET, awaited in turn."""
-    url, prefix, sids = sessions
+def async_reader(url: str, prefix: str, keys: list[Any], through_store: bool) -> Reader:
+    """Each ``await`` finished before the next."""
     loop = asyncio.new_event_loop()
     client = redis.asyncio.Redis.from_url(url)
-    keys = [(prefix + sid).encode() for sid in sids]
+    get = AsyncRedisStore(client, prefix=prefix).get if through_store else client.get
 
     async def read_all() -> int:
         found = 0
         for key in keys:
-            if await client.get(key):
+            if await get(key) is not None:
                 found += 1
         return found
 
-    def run() -> int:
-        return loop.run_until_complete(read_all())
+    def close() -> None:
+        loop.run_until_complete(client.aclose())
+        loop.close()
 
-    assert benchmark.pedantic(run, rounds=10, warmup_rounds=2) == COUNT
-    record(
-        "client GET alone: redis.asyncio vs node-redis",
-        benchmark,
-        COUNT,
-        node_times["client_get_us"],
-    )
-    loop.run_until_complete(client.aclose())
-    loop.close()
+    return (lambda: loop.run_until_complete(read_all())), close
+
+
+# (awaited, through the store): the table row, and Node's time beside it. The stores decode
+# (JSON, the Session model, its expiry check); the client's GET alone is the floor under them
+ROWS = {
+    (False, True): ("RedisStore.get (sync) vs connect-redis get", "get_us"),
+    (True, True): ("AsyncRedisStore.get (awaited in turn) vs connect-redis get", "get_us"),
+    (False, False): ("client GET alone: redis-py vs node-redis", "client_get_us"),
+    (True, False): ("client GET alone: redis.asyncio vs node-redis", "client_get_us"),
+}
+
+
+@pytest.mark.parametrize(
+    ("awaited", "through_store"),
+    list(ROWS),
+    ids=["store-sync", "store-async", "client-sync", "client-async"],
+)
+def test_redis_get(
+    awaited: bool,
+    through_store: bool,
+    benchmark: Any,
+    sessions: tuple[str, str, list[str]],
+    node_times: dict[str, Any],
+) -> None:
+    row, node_key = ROWS[awaited, through_store]
+    url, prefix, sids = sessions
+    keys: list[Any] = sids if through_store else [(prefix + sid).encode() for sid in sids]
+    run, close = (async_reader if awaited else sync_reader)(url, prefix, keys, through_store)
+    try:
+        assert benchmark.pedantic(run, rounds=10, warmup_rounds=2) == COUNT
+        record(row, benchmark, COUNT, node_times[node_key])
+    finally:
+        close()

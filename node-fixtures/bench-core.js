@@ -1,15 +1,16 @@
 'use strict'
 // Times Node on the benchmark's own headers, for `make bench`:
-//   node bench-core.js HEADERS.json  ->  {"getcookie_us": ..., "unsign_us": ...} per header
+//   node bench-core.js < HEADERS.json  ->  {"getcookie_us": ..., "unsign_us": ...} per header
 // HEADERS.json: {"name": ..., "secrets": [...], "headers": [...], "signed": [...]}
 // getcookie: cookie.parse + cookie-signature.unsign over the secrets in turn, as
 // express-session's getcookie does; unsign: the unsign loop alone on the signed values.
 
-const fs = require('fs')
 const cookie = require('cookie')
 const signature = require('cookie-signature')
+const { run, input } = require('./lib/run')
+const { time } = require('./lib/bench')
 
-const { name, secrets, headers, signed } = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'))
+const { name, secrets, headers, signed } = input()
 
 function unsignAny (value) {
   for (const secret of secrets) {
@@ -34,21 +35,11 @@ function unsignOnly () {
   if (found !== signed.length) throw new Error('not every value verified')
 }
 
-// best of several rounds after a warm-up, like pytest-benchmark's min
-function time (fn, count, rounds = 15) {
-  for (let i = 0; i < 3; i++) fn()
-  let best = Infinity
-  for (let i = 0; i < rounds; i++) {
-    const start = process.hrtime.bigint()
-    fn()
-    const ns = Number(process.hrtime.bigint() - start)
-    best = Math.min(best, ns)
-  }
-  return best / count / 1000
-}
-
-process.stdout.write(JSON.stringify({
-  getcookie_us: time(getcookie, headers.length),
-  unsign_us: time(unsignOnly, signed.length),
-  node: process.version
-}) + '\n')
+run(async () => {
+  const rounds = { rounds: 15, warmup: 3 }
+  process.stdout.write(JSON.stringify({
+    getcookie_us: await time(getcookie, headers.length, rounds),
+    unsign_us: await time(unsignOnly, signed.length, rounds),
+    node: process.version
+  }) + '\n')
+})

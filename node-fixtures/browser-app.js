@@ -5,7 +5,7 @@
 //   node browser-app.js '<config JSON>'
 //
 // config: {
-//   store: {type: "file", path, ttl?, secret?} | {type: "redis", url, prefix?},
+//   store: {type: "file", path, ttl?, secret?} | {type: "redis", url, prefix?} (lib/store.js),
 //   session: {secret: [...], name?, cookie?: {sameSite?, maxAge?, ...}},
 //   port?: 0
 // }
@@ -26,35 +26,16 @@
 // cross-origin polling requests (XHR withCredentials; Python answers CORS with credentials for
 // this origin) and on the websocket handshake.
 
-const http = require('http')
 const path = require('path')
 const express = require('express')
 const session = require('express-session')
+const { makeStore } = require('./lib/store')
+const { run, listen, exitWhenStdinEnds } = require('./lib/run')
 
 const MODULES = path.join(__dirname, 'node_modules')
 const BUNDLES = {
   '/engine.io.js': path.join(MODULES, 'engine.io-client', 'dist', 'engine.io.min.js'),
   '/socket.io.js': path.join(MODULES, 'socket.io-client', 'dist', 'socket.io.min.js')
-}
-
-async function makeStore (config) {
-  if (config.type === 'file') {
-    const FileStore = require('session-file-store')(session)
-    const options = { path: config.path, reapInterval: -1, retries: 0, logFn: () => {} }
-    for (const key of ['ttl', 'secret']) {
-      if (config[key] !== undefined) options[key] = config[key]
-    }
-    return { store: new FileStore(options), close: async () => {} }
-  }
-  if (config.type === 'redis') {
-    const { createClient } = require('redis')
-    const { RedisStore } = require('connect-redis')
-    const client = createClient({ url: config.url })
-    client.on('error', (err) => process.stderr.write('redis: ' + err + '\n'))
-    await client.connect()
-    return { store: new RedisStore({ client, prefix: config.prefix }), close: () => client.quit() }
-  }
-  throw new Error('unknown store type ' + config.type)
 }
 
 function escapeHtml (text) {
@@ -144,22 +125,9 @@ function app (store, options) {
   return server
 }
 
-async function main () {
+run(async () => {
   const config = JSON.parse(process.argv[2])
-  const backend = await makeStore(config.store)
-  const listener = http.createServer(app(backend.store, config.session))
-  await new Promise((resolve) => listener.listen(config.port || 0, '127.0.0.1', resolve))
-  process.stdout.write(JSON.stringify({ port: listener.address().port }) + '\n')
-  process.stdin.resume()
-  process.stdin.on('end', async () => {
-    listener.close()
-    listener.closeAllConnections()
-    await backend.close()
-    process.exit(0)
-  })
-}
-
-main().catch((err) => {
-  process.stderr.write(String((err && err.stack) || err) + '\n')
-  process.exit(1)
+  // a missing session file (after logout) is an answer here, not worth 5 retries of 50-100 ms
+  const backend = await makeStore({ retries: 0, ...config.store })
+  exitWhenStdinEnds(await listen(app(backend.store, config.session), config.port), backend)
 })

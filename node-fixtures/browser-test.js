@@ -3,7 +3,7 @@
 // browser-app.js: visit, log in, log out; after each step wait (bounded) for the page's
 // realtime connection to the Python server to settle and record what the page shows.
 //
-//   node browser-test.js '<config JSON>'
+//   node browser-test.js < config.json
 //
 // config: {
 //   url,                       the page, with its query (?server=...&transport=...&kind=...)
@@ -20,6 +20,7 @@
 // is 0 whenever the browser ran; the caller judges the result.
 
 const { chromium } = require('playwright-core')
+const { run, input } = require('./lib/run')
 
 // Debian's chromium as root, on a machine with no outside network: no sandbox (root), and
 // none of the background connections that the closed network refuses
@@ -67,8 +68,8 @@ async function snapshot (page, context) {
   }))
 }
 
-async function main () {
-  const config = JSON.parse(process.argv[2])
+run(async () => {
+  const config = input()
   const timeout = config.timeout_ms || 10000
   const started = Date.now()
   const result = { browser: null, steps: [], console: [], page_errors: [], failed_requests: [] }
@@ -127,9 +128,4 @@ async function main () {
   }
   result.ms = Date.now() - started
   process.stdout.write(JSON.stringify(result) + '\n')
-}
-
-main().catch((err) => {
-  process.stderr.write(String((err && err.stack) || err) + '\n')
-  process.exit(1)
 })

@@ -2,12 +2,12 @@
 // Node's own clients (engine.io-client, socket.io-client) against a Python server, for the
 // attach() end-to-end tests.
 //
-//   node clients.js '<JSON array of jobs>'
+//   node clients.js < jobs.json   (a JSON array of jobs on stdin)
 //
 // job: {name, kind: "engineio" | "socketio", url, path: "/e/", transport: "polling" | "websocket",
 //       cookie?: "connect.sid=...", headers?: {...}, auth?: {...}, timeout_ms?: 3000}
 //
-// Every job runs at once. For each job one JSON line is printed when it ends:
+// Every job runs at once. When all have ended, one JSON line: an array, a result per job:
 //   {name, state: "session" | "no-session" | "error" | "closed" | "timeout", session?, transport?,
 //    error?, events: [[name, payload], ...]}
 // "session": the server's `session` message arrived (Engine.IO: a message {"event": "session"};
@@ -20,11 +20,39 @@
 
 const { Socket } = require('engine.io-client')
 const { io } = require('socket.io-client')
+const { run, input } = require('./lib/run')
 
 function headersOf (job) {
   const headers = Object.assign({}, job.headers || {})
   if (job.cookie) headers.Cookie = job.cookie
   return headers
+}
+
+// How a job ends, the same for both clients: when the first "get" answers, it reports (or, with
+// then: "destroy", asks for the destroy and waits for the server to close); an error or a close
+// ends it too
+function ending (job, done, events, socket) {
+  let session = null
+  let destroyedAt = null
+  return {
+    session (value) { session = value },
+    got (answer, transport, destroy) {
+      if (job.then === 'destroy') {
+        destroyedAt = Date.now()
+        destroy()
+        return
+      }
+      done({ state: session ? 'session' : 'no-session', session, get: answer.data, transport, events })
+      socket.close()
+    },
+    error (err) {
+      done({ state: 'error', error: String(err && err.message), description: String((err && err.description) || ''), events })
+    },
+    closed (reason) {
+      if (destroyedAt !== null) done({ state: 'closed-by-server', after_ms: Date.now() - destroyedAt, reason, events })
+      done({ state: 'closed', events })
+    }
+  }
 }
 
 function engineio (job, done) {
@@ -35,7 +63,7 @@ function engineio (job, done) {
     upgrade: false,
     extraHeaders: headersOf(job)
   })
-  let session = null
+  const end = ending(job, done, events, socket)
   socket.on('open', () => {
     events.push(['open', socket.transport.name])
     socket.send(JSON.stringify({ cmd: 'get' }))
@@ -43,23 +71,15 @@ function engineio (job, done) {
   socket.on('message', (data) => {
     const message = JSON.parse(data)
     events.push(['message', message])
-    if (message.event === 'session') session = message
-    if (message.event === 'get' && job.then === 'destroy') {
-      destroyedAt = Date.now()
-      socket.send(JSON.stringify({ cmd: 'destroy' }))
-    } else if (message.event === 'get') {
-      done({ state: session ? 'session' : 'no-session', session, get: message.data, transport: socket.transport.name, events })
-      socket.close()
+    if (message.event === 'session') end.session(message)
+    if (message.event === 'get') {
+      end.got(message, socket.transport.name, () => socket.send(JSON.stringify({ cmd: 'destroy' })))
     }
   })
-  socket.on('error', (err) => {
-    done({ state: 'error', error: String(err && err.message), description: String((err && err.description) || ''), events })
-  })
-  let destroyedAt = null
+  socket.on('error', end.error)
   socket.on('close', (reason) => {
     events.push(['close', reason])
-    if (destroyedAt !== null) done({ state: 'closed-by-server', after_ms: Date.now() - destroyedAt, reason, events })
-    done({ state: 'closed', events })
+    end.closed(reason)
   })
 }
 
@@ -74,36 +94,26 @@ function socketio (job, done) {
     reconnection: false,
     forceNew: true
   })
-  let session = null
+  const end = ending(job, done, events, socket)
   socket.on('session', (payload) => {
     events.push(['session', payload])
-    session = payload
+    end.session(payload)
   })
   socket.on('connect', () => {
     events.push(['connect', socket.io.engine.transport.name])
     socket.emit('get', null, (answer) => {
       events.push(['get', answer])
-      if (job.then === 'destroy') {
-        destroyedAt = Date.now()
-        socket.emit('destroy', null, () => {})
-        return
-      }
-      done({ state: session ? 'session' : 'no-session', session, get: answer.data, transport: socket.io.engine.transport.name, events })
-      socket.close()
+      end.got(answer, socket.io.engine.transport.name, () => socket.emit('destroy', null, () => {}))
     })
   })
-  socket.on('connect_error', (err) => {
-    done({ state: 'error', error: String(err && err.message), description: String((err && err.description) || ''), events })
-  })
-  let destroyedAt = null
+  socket.on('connect_error', end.error)
   socket.on('disconnect', (reason) => {
     events.push(['disconnect', reason])
-    if (destroyedAt !== null) done({ state: 'closed-by-server', after_ms: Date.now() - destroyedAt, reason, events })
-    done({ state: 'closed', events })
+    end.closed(reason)
   })
 }
 
-async function run (job) {
+async function runJob (job) {
   return new Promise((resolve) => {
     let finished = false
     const timer = setTimeout(() => done({ state: 'timeout' }), job.timeout_ms || 3000)
@@ -121,13 +131,9 @@ async function run (job) {
   })
 }
 
-async function main () {
-  const jobs = JSON.parse(process.argv[2])
-  await Promise.all(jobs.map(async (job) => {
-    const result = await run(job)
-    process.stdout.write(JSON.stringify(result) + '\n')
-  }))
+run(async () => {
+  const jobs = input()
+  const results = await Promise.all(jobs.map(runJob))
+  process.stdout.write(JSON.stringify(results) + '\n')
   process.exit(0)
-}
-
-main()
+})

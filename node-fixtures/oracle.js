@@ -1,6 +1,6 @@
 'use strict'
 // A long-lived Node process that answers batches for the differential fuzz tests.
-// stdin:  one JSON object a line: {"op": "parse" | "serialize" | "sign" | "unsign" | "getcookie", "cases": [...]}
+// stdin:  one JSON object a line: {"op": <a function of lib/answers.js>, "cases": [...]}
 // stdout: one JSON object a line: {"answers": [...]} in the order of the cases, or {"fatal": "..."}
 // Cases and answers have the shape of tests/vectors/*.json (lib/wire.js for odd values).
 

@@ -4,9 +4,7 @@
 //   node session-server.js '<config JSON>'
 //
 // config: {
-//   store: {type: "redis", url, prefix?, ttl?, disableTTL?, disableTouch?}
-//        | {type: "redis-cluster", nodes: ["redis://127.0.0.1:7001", ...], prefix?, ...}
-//        | {type: "file", path, ttl?, secret?, fileExtension?},
+//   store: {type: "redis" | "redis-cluster" | "file", ...}   (lib/store.js),
 //   session: {secret: [...], name?, cookie?: {...}, rolling?, resave?, saveUninitialized?},
 //   port?: 0
 // }
@@ -22,63 +20,14 @@
 //   POST /logout    req.session.destroy()
 //   GET  /touch     just touch (rolling sessions reset the cookie)
 
-const http = require('http')
 const readline = require('readline')
 const util = require('util')
 const express = require('express')
 const session = require('express-session')
 const wire = require('./lib/wire')
 const { randomSession } = require('./lib/random-session')
-
-async function makeStore (config) {
-  const type = config.type
-  if (type === 'redis' || type === 'redis-cluster') {
-    const { createClient, createCluster } = require('redis')
-    const { RedisStore } = require('connect-redis')
-    const client = type === 'redis'
-      ? createClient({ url: config.url })
-      : createCluster({ rootNodes: config.nodes.map((url) => ({ url })) })
-    client.on('error', (err) => process.stderr.write('redis: ' + err + '\n'))
-    await client.connect()
-    const store = new RedisStore({
-      client,
-      prefix: config.prefix,
-      ttl: config.ttl,
-      disableTTL: config.disableTTL,
-      disableTouch: config.disableTouch
-    })
-    return {
-      store,
-      raw: (sid) => client.get(store.prefix + sid),
-      ttl: (sid) => client.ttl(store.prefix + sid),
-      close: () => client.quit ? client.quit() : client.close()
-    }
-  }
-  if (type === 'file') {
-    const FileStore = require('session-file-store')(session)
-    const fs = require('fs')
-    const path = require('path')
-    const options = { path: config.path, reapInterval: -1, logFn: () => {} }
-    for (const key of ['ttl', 'secret', 'fileExtension', 'retries']) {
-      if (config[key] !== undefined) options[key] = config[key]
-    }
-    const store = new FileStore(options)
-    return {
-      store,
-      raw: async (sid) => {
-        try {
-          return fs.readFileSync(path.join(config.path, sid + (config.fileExtension ?? '.json')), 'utf8')
-        } catch (err) {
-          if (err.code === 'ENOENT') return null
-          throw err
-        }
-      },
-      ttl: async () => { throw new Error('no TTL in a file store') },
-      close: async () => {}
-    }
-  }
-  throw new Error('unknown store type ' + type)
-}
+const { makeStore } = require('./lib/store')
+const { run, listen, exitWhenStdinEnds } = require('./lib/run')
 
 function call (store, method, ...args) {
   if (typeof store[method] !== 'function') return Promise.reject(new Error('the store has no ' + method + '()'))
@@ -170,12 +119,10 @@ function app (backend, options) {
   return server
 }
 
-async function main () {
+run(async () => {
   const config = JSON.parse(process.argv[2])
   const backend = await makeStore(config.store)
-  const listener = http.createServer(app(backend, config.session))
-  await new Promise((resolve) => listener.listen(config.port || 0, '127.0.0.1', resolve))
-  process.stdout.write(JSON.stringify({ port: listener.address().port }) + '\n')
+  const listener = await listen(app(backend, config.session), config.port)
 
   // one command at a time, answered in order
   let queue = Promise.resolve()
@@ -192,16 +139,5 @@ async function main () {
       }
     })
   })
-  lines.on('close', () => {
-    queue.then(async () => {
-      listener.close()
-      await backend.close()
-      process.exit(0)
-    })
-  })
-}
-
-main().catch((err) => {
-  process.stderr.write(String((err && err.stack) || err) + '\n')
-  process.exit(1)
+  exitWhenStdinEnds(listener, backend, () => queue)
 })

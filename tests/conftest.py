@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from . import services
+from . import net, services
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +42,17 @@ def postgres_dsn() -> str:
 def mysql_params() -> services.MySQLParams:
     """``pymysql.connect(**mysql_params)`` arguments: root, no password, database ``test``."""
     return services.mysql_params()
+
+
+@pytest.fixture(scope="session")
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections: bound for the whole session, never listening."""
+    with net.closed_port() as port:
+        yield port
+
+
+@pytest.fixture(scope="session")
+def black_hole() -> Iterator[int]:
+    """A loopback port that accepts connections and never answers."""
+    with net.black_hole() as port:
+        yield port

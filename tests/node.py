@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from . import wire
+from . import procs, wire
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "node-fixtures"
@@ -39,6 +39,41 @@ def require_node() -> str:
     return node
 
 
+def command(script: str, *args: str) -> list[str]:
+    """``node node-fixtures/<script> <args>``: the arguments of a process to start in FIXTURES."""
+    return [require_node(), str(FIXTURES / script), *args]
+
+
+def run_json(script: str, payload: Any = None, *, timeout: float = 60.0) -> Any:
+    """Run node-fixtures/<script> with ``payload`` as JSON on stdin; its stdout, parsed as JSON
+    (a failed run raises, with its stderr)."""
+    done = subprocess.run(
+        command(script),
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=FIXTURES,
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{script} failed (exit {done.returncode}):\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def answers(op: str, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Node's answers to ``cases`` of ``op`` (a function of node-fixtures/lib/answers.js), from
+    one short ``oracle.js`` run: for a few batches, where a long-lived ``Oracle`` is not needed."""
+    return _answers(run_json("oracle.js", {"op": op, "cases": cases}))
+
+
+def _answers(reply: dict[str, Any]) -> list[dict[str, Any]]:
+    if "fatal" in reply:
+        raise RuntimeError("the Node oracle failed: " + reply["fatal"])
+    decoded: list[dict[str, Any]] = wire.decode(reply["answers"])
+    return decoded
+
+
 class Oracle:
     """A long-lived ``node node-fixtures/oracle.js``: ask it a batch, get the batch's answers.
 
@@ -47,16 +82,7 @@ class Oracle:
     """
 
     def __init__(self) -> None:
-        node = require_node()
-        self._process = subprocess.Popen(
-            [node, str(FIXTURES / "oracle.js")],
-            cwd=FIXTURES,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            bufsize=1,
-        )
+        self._process = procs.spawn(command("oracle.js"), cwd=FIXTURES)
         self._lock = threading.Lock()
         self.asked = 0
 
@@ -69,14 +95,9 @@ class Oracle:
             line = self._process.stdout.readline()
         if not line:
             raise RuntimeError("the Node oracle exited")
-        reply = json.loads(line)
-        if "fatal" in reply:
-            raise RuntimeError("the Node oracle failed: " + reply["fatal"])
+        decoded = _answers(json.loads(line))
         self.asked += len(cases)
-        answers: list[dict[str, Any]] = wire.decode(reply["answers"])
-        return answers
+        return decoded
 
     def close(self) -> None:
-        if self._process.stdin is not None:
-            self._process.stdin.close()
-        self._process.wait(timeout=10)
+        procs.stop(self._process)

@@ -1,65 +1,54 @@
 """Drive node-fixtures/session-server.js: a real Express app on a real Node store::
 
-    config = {"store": {"type": "redis", "url": "redis://127.0.0.1:6379"},
-              "session": {"secret": ["s"]}}
-    with NodeSessionServer(config) as node:
-        cookie = node.login({"user": "ada"})    # POST /login: the connect.sid=... pair
-        node.call("get", sid=sid)               # connect-redis get(), from Node
+config = {"store": {"type": "redis", "url": "redis://127.0.0.1:6379"},
+          "session": {"secret": ["s"]}}
+with NodeSessionServer(config) as node:
+    cookie = node.login({"user": "ada"})    # POST /login: the connect.sid=... pair
+    node.call("get", sid=sid)               # connect-redis get(), from Node
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import subprocess
 import threading
 from typing import Any
 
 from . import wire
-from .node import FIXTURES, require_node
+from .node import FIXTURES, command
+from .procs import PortProcess
 
 
 class NodeError(RuntimeError):
     """The Node side answered a control command with an error."""
 
 
-class NodeSessionServer:
-    """One ``node session-server.js`` process: HTTP on ``self.port``, control over stdin."""
+class NodeSessionServer(PortProcess):
+    """One ``node session-server.js`` process: HTTP on ``self.port``, control over stdin;
+    ``close()`` ends stdin, and it exits."""
 
     def __init__(self, config: dict[str, Any]) -> None:
-        node = require_node()
-        self.config = config
-        self._process = subprocess.Popen(
-            [node, str(FIXTURES / "session-server.js"), json.dumps(config)],
-            cwd=FIXTURES,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            bufsize=1,
+        super().__init__(
+            "session-server.js", command("session-server.js", json.dumps(config)), cwd=FIXTURES
         )
-        assert self._process.stdout is not None
-        first = self._process.stdout.readline()
-        if not first:
-            self._process.wait(timeout=10)
-            raise RuntimeError(f"session-server.js did not start (exit {self._process.returncode})")
-        self.port: int = json.loads(first)["port"]
-        self.name: str = config.get("session", {}).get("name", "connect.sid")
+        self.config = config
+        self.cookie_name: str = config.get("session", {}).get("name", "connect.sid")
         self._lock = threading.Lock()
         self._next_id = 0
+        assert self.port  # started, or raised
 
     # --- control channel: the store's own API, from Node --------------------------------------
 
     def call(self, op: str, **arguments: Any) -> Any:
         """Run ``op`` on the Node store (get, set, touch, destroy, all, ids, list, length,
         clear, raw, ttl, now, roundtrip-generate, deep-equal) and return its result."""
-        assert self._process.stdin is not None and self._process.stdout is not None
+        assert self.process.stdin is not None and self.process.stdout is not None
         with self._lock:
             self._next_id += 1
             message = {"id": self._next_id, "op": op, **wire.encode(arguments)}
-            self._process.stdin.write(json.dumps(message) + "\n")
-            self._process.stdin.flush()
-            line = self._process.stdout.readline()
+            self.process.stdin.write(json.dumps(message) + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
         if not line:
             raise RuntimeError("session-server.js exited")
         reply = json.loads(line)
@@ -87,7 +76,7 @@ class NodeSessionServer:
         for header in response.headers.get_all("Set-Cookie") or []:
             # by name, not with SimpleCookie: it rejects a header with `Partitioned`
             pair = header.split(";", 1)[0]
-            if pair.split("=", 1)[0].strip() == self.name:
+            if pair.split("=", 1)[0].strip() == self.cookie_name:
                 set_cookie = pair
         connection.close()
         return response.status, data, set_cookie
@@ -113,16 +102,4 @@ class NodeSessionServer:
         return cookie
 
     def close(self) -> None:
-        if self._process.stdin is not None:
-            self._process.stdin.close()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-
-    def __enter__(self) -> NodeSessionServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.stop()

@@ -20,15 +20,15 @@ against the oldest python-engineio / python-socketio we declare).
 from __future__ import annotations
 
 import os
-import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from engineio_session import get_session_id
+from engineio_session import Session, get_session_id
 from engineio_session.stores import FileStore
 from tests.apps.harness import (
     SECRETS,
@@ -80,18 +80,10 @@ def store(root: Path) -> FileStore:
     return FileStore(root / "sessions")
 
 
-@pytest.fixture(scope="module")
-def refusing_port() -> Iterator[int]:
-    """A port that refuses connections: bound, never listening (a store that fails)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    yield sock.getsockname()[1]
-    sock.close()
-
-
-def apps(root: Path, mode: str, refusing_port: int) -> dict[str, Any]:
+def apps(root: Path, mode: str, closed_port: int) -> dict[str, Any]:
     base: dict[str, Any] = {"secret": SECRETS}
-    failing = {"type": "redis", "url": f"redis://127.0.0.1:{refusing_port}/0", "timeout": 1.0}
+    # a store that really fails: Redis on a port that refuses (tests/conftest.py)
+    failing = {"type": "redis", "url": f"redis://127.0.0.1:{closed_port}/0", "timeout": 1.0}
     live = {**base, "header": "X-Session", "reload": True, "auto_save": True, "watch": WATCH}
     create = {**base, "create": True, "cookie": {"max_age": 3_600_000}}
     return {
@@ -117,14 +109,14 @@ def _own_store(root: Path, mode: str, app: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def servers(root: Path, store: FileStore, refusing_port: int) -> Iterator[dict[str, Serve]]:
+def servers(root: Path, store: FileStore, closed_port: int) -> Iterator[dict[str, Serve]]:
     """One server per async mode, started together."""
     started = {
         mode: Serve(
             {
                 "mode": mode,
                 "store": {"type": "file", "path": store.path},
-                "apps": apps(root, mode, refusing_port),
+                "apps": apps(root, mode, closed_port),
             },
             root / f"serve-{mode}.log",
         )
@@ -159,7 +151,7 @@ def test_python_client_gets_the_session(
 ) -> None:
     session = saved_session(store, user=user(request))
     url = servers[mode].url
-    with client(kind, url, PATH[kind], transport, headers={"Cookie": cookie_pair(session.id)}) as c:
+    with client(kind, url, PATH[kind], transport, cookie=cookie_pair(session.id)) as c:
         hello = c.session()
         assert hello["id"] == session.id and hello["data"]["user"] == user(request)
         assert hello["in_connect"] is True  # the connect handler saw it in the environ
@@ -181,7 +173,7 @@ def test_cookie_signed_with_an_older_secret(servers: dict[str, Serve], store: Fi
 def node_results(servers: dict[str, Serve], store: FileStore) -> dict[str, Any]:
     """Node's clients, every mode x kind x transport at once (one node process), plus a
     required=True handshake with no cookie."""
-    node = require_node()
+    require_node()
     jobs: list[dict[str, Any]] = []
     for mode in MODES:
         for kind in KINDS:
@@ -221,7 +213,7 @@ def node_results(servers: dict[str, Serve], store: FileStore) -> dict[str, Any]:
                     "transport": "polling",
                 }
             )
-    results = node_clients(node, jobs)
+    results = node_clients(jobs)
     for job in jobs:
         results[job["name"]]["expect"] = job.get("expect")
     return results
@@ -306,7 +298,7 @@ def test_bad_cookies_python_clients(servers: dict[str, Serve], store: FileStore,
     """The same through python-socketio on a websocket: connected, with no session."""
     session = saved_session(store, user="victim")
     forged = cookie_pair(session.id, secret="not the secret")
-    with client("socketio", servers[mode].url, "s", "websocket", headers={"Cookie": forged}) as c:
+    with client("socketio", servers[mode].url, "s", "websocket", cookie=forged) as c:
         assert c.command("get") == {"data": None}
         assert "session" not in c.inbox.kinds()
 
@@ -356,8 +348,7 @@ def test_create_sets_cookie_on_polling_handshake(
     if kind == "engineio":
         assert reply.session_message()["id"] == session_id
     # the cookie works: a client that sends it back gets that session
-    cookie = cookie_pair(session_id)
-    with client(kind, servers[mode].url, app, "websocket", headers={"Cookie": cookie}) as c:
+    with client(kind, servers[mode].url, app, "websocket", cookie=cookie_pair(session_id)) as c:
         assert c.session()["id"] == session_id
 
 
@@ -373,13 +364,15 @@ def test_create_on_websocket_only_handshake(
     before = set(directory.ids())
     reply = websocket_handshake(servers[mode].port, app)
     assert reply.status == 101 and not reply.closed
+    # the OPEN packet came: python-engineio sends it over the websocket only once the connect
+    # handler, where attach() saves a new session, has returned; so no wait is needed
+    assert reply.packets[0][0] == "0", reply
     if WS_SET_COOKIE[mode]:
         session_id = created_id(reply)
         assert directory.get(session_id) is not None
-        wait_for(lambda: set(directory.ids()) - before == {session_id})
+        assert set(directory.ids()) - before == {session_id}
     else:
         assert not reply.header("set-cookie")
-        time.sleep(0.05)
         assert set(directory.ids()) == before
 
 
@@ -455,16 +448,30 @@ def test_signed_value_in_auth(servers: dict[str, Serve], store: FileStore, mode:
 # --- reload, auto_save, watch ---------------------------------------------------------------
 
 
+@pytest.fixture
+def live(servers: dict[str, Serve], store: FileStore) -> Callable[..., Any]:
+    """``with live(mode, kind, transport, **data) as (c, session)``: a session saved with
+    ``data`` (or ``session=``, saved already) and a client of ``kind`` with its cookie, on the
+    ``ex`` / ``sx`` app (reload, auto_save, watch) of the server of ``mode``."""
+
+    @contextmanager
+    def connect(
+        mode: str, kind: str, transport: str, session: Session | None = None, **data: Any
+    ) -> Iterator[tuple[Any, Session]]:
+        session = session or saved_session(store, **data)
+        url, cookie = servers[mode].url, cookie_pair(session.id)
+        with client(kind, url, PATH[kind] + "x", transport, cookie=cookie) as c:
+            yield c, session
+
+    return connect
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("mode", MODES)
 def test_reload_sees_what_the_store_holds_now(
-    servers: dict[str, Serve], store: FileStore, mode: str, kind: str
+    live: Any, store: FileStore, mode: str, kind: str
 ) -> None:
-    session = saved_session(store, user="before")
-    cookie = cookie_pair(session.id)
-    with client(
-        kind, servers[mode].url, PATH[kind] + "x", "polling", headers={"Cookie": cookie}
-    ) as c:
+    with live(mode, kind, "polling", user="before") as (c, session):
         assert c.session()["data"]["user"] == "before"
         changed = store.get(session.id)
         assert changed is not None
@@ -475,14 +482,8 @@ def test_reload_sees_what_the_store_holds_now(
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("mode", MODES)
-def test_auto_save_on_disconnect(
-    servers: dict[str, Serve], store: FileStore, mode: str, kind: str
-) -> None:
-    session = saved_session(store, user="auto")
-    cookie = cookie_pair(session.id)
-    with client(
-        kind, servers[mode].url, PATH[kind] + "x", "websocket", headers={"Cookie": cookie}
-    ) as c:
+def test_auto_save_on_disconnect(live: Any, store: FileStore, mode: str, kind: str) -> None:
+    with live(mode, kind, "websocket", user="auto") as (c, session):
         c.session()
         assert c.command("put", key="cart", value=[1, 2])["data"]["data"]["cart"] == [1, 2]
         assert "cart" not in store.get(session.id)  # type: ignore[operator]
@@ -492,16 +493,12 @@ def test_auto_save_on_disconnect(
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("mode", MODES)
 def test_watch_notices_a_destroyed_session(
-    servers: dict[str, Serve], store: FileStore, mode: str, kind: str
+    live: Any, store: FileStore, mode: str, kind: str
 ) -> None:
     """watch=0.2: a session destroyed in the store (a logout) closes its connection within
     one watch interval plus a store read; Socket.IO clients are told "io server disconnect"
     (so they do not reconnect with the dead cookie)."""
-    session = saved_session(store, user="logout")
-    cookie = cookie_pair(session.id)
-    with client(
-        kind, servers[mode].url, PATH[kind] + "x", "websocket", headers={"Cookie": cookie}
-    ) as c:
+    with live(mode, kind, "websocket", user="logout") as (c, session):
         c.session()
         started = time.monotonic()
         store.destroy(session.id)
@@ -515,16 +512,11 @@ def test_watch_notices_a_destroyed_session(
 
 
 @pytest.mark.parametrize("mode", [m for m in MODES if m in ("threading", "asgi")])
-def test_watch_notices_an_expired_session(
-    servers: dict[str, Serve], store: FileStore, mode: str
-) -> None:
-    from engineio_session import Session
-
+def test_watch_notices_an_expired_session(live: Any, store: FileStore, mode: str) -> None:
     session = Session.new(max_age=600)
     session["user"] = "short"
     store.set(session.id, session)
-    cookie = cookie_pair(session.id)
-    with client("engineio", servers[mode].url, "ex", "polling", headers={"Cookie": cookie}) as c:
+    with live(mode, "engineio", "polling", session=session) as (c, _):
         c.session()
         c.inbox.expect("disconnect", timeout=3)
 
@@ -548,7 +540,7 @@ def test_client_cannot_forge_reserved_events(
 ) -> None:
     session = saved_session(store, user="honest")
     cookie = cookie_pair(session.id)
-    with client("socketio", servers[mode].url, "s", "websocket", headers={"Cookie": cookie}) as c:
+    with client("socketio", servers[mode].url, "s", "websocket", cookie=cookie) as c:
         assert c.session()["id"] == session.id
         for packet in FORGED_PACKETS:
             c.client.eio.send(packet)
@@ -556,7 +548,7 @@ def test_client_cannot_forge_reserved_events(
         c.client.eio.send(b"\x01")
         answer = c.command("get")  # everything sent before has been handled by now
         assert answer["data"]["data"] == {"user": "honest", **_last_access(answer)}
-        assert c.inbox.kinds().count("session") == 1, c.inbox.seen
+        assert c.inbox.kinds().count("session") == 1, c.inbox.received
         assert "forged" not in c.inbox.kinds() and "caught" not in c.inbox.kinds()
 
 
@@ -589,12 +581,30 @@ def test_store_failure_admits_or_rejects(
         assert secret not in logs
 
 
-def test_server_logs_hold_no_secrets(servers: dict[str, Serve]) -> None:
-    """After the whole module: no secret in any server's log, and no handler of ours failed
-    (python-engineio logs "<event> handler error" with the traceback)."""
+def test_server_logs_hold_no_secrets(
+    servers: dict[str, Serve], store: FileStore, live: Any
+) -> None:
+    """No secret in any server's log, and no handler of ours failed (python-engineio logs
+    "<event> handler error" with the traceback): after the whole module, and, run alone,
+    after what makes the servers log (store failures, forged cookies, a watched logout)."""
+    session = saved_session(store, user="logged")
+    cookie = cookie_pair(session.id)
     for mode, server in servers.items():
-        logs = server.logs()
-        for secret in SECRETS:
+        for app in ("fa", "fr", "e", "er", "ec"):
+            polling_handshake(server.port, app, cookie=cookie)
+            polling_handshake(server.port, app, cookie=cookie_pair(session.id, "not the secret"))
+        with live(mode, "engineio", "websocket", user="watched") as (c, watched):
+            c.session()
+            store.destroy(watched.id)
+            c.inbox.expect("disconnect", timeout=3)
+        logs = wait_for(
+            lambda server=server: (
+                "rejecting it" in server.logs()
+                and "going on without a session" in server.logs()
+                and server.logs()
+            )
+        )
+        for secret in (*SECRETS, cookie, cookie.rsplit(".", 1)[1], session.id, watched.id):
             assert secret not in logs, mode
         assert "handler error" not in logs, (mode, logs)
         assert "engineio_session ERROR" not in logs, (mode, logs)

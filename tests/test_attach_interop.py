@@ -22,8 +22,8 @@ from engineio_session import get_session_id
 from tests.apps.harness import SECRETS, Serve, client, node_clients, polling_handshake
 from tests.node import require_node
 from tests.node_session import NodeSessionServer
+from tests.redis_target import RedisTarget
 
-PREFIX = "attach-interop:"
 WATCH = 0.2
 
 
@@ -52,14 +52,14 @@ def stack(
 ) -> Iterator[Stack]:
     require_node()
     root = tmp_path_factory.mktemp(f"interop-{request.param}")
+    redis_target = None
     if request.param == "file":
         node_store: dict[str, Any] = {"type": "file", "path": str(root / "sessions")}
-        python_store: dict[str, Any] = {"type": "file", "path": str(root / "sessions")}
+        python_store = node_store
         mode = "threading"
-    else:
-        url = request.getfixturevalue("redis_url")
-        node_store = {"type": "redis", "url": url, "prefix": PREFIX}
-        python_store = {"type": "redis", "url": url, "prefix": PREFIX}
+    else:  # a prefix of its own, whose keys are deleted at the end
+        redis_target = RedisTarget.of(request, "single", "attach-interop")
+        node_store = python_store = redis_target.node_store()
         mode = "asgi"
     base = {"secret": SECRETS}
     live = {**base, "watch": WATCH, "reload": True}
@@ -84,6 +84,8 @@ def stack(
     finally:
         node.close()
         python.stop()
+        if redis_target is not None:
+            redis_target.close()
 
 
 def test_express_login_reaches_python_and_node_clients(stack: Stack) -> None:
@@ -105,7 +107,7 @@ def test_express_login_reaches_python_and_node_clients(stack: Stack) -> None:
         for kind in ("engineio", "socketio")
         for transport in ("polling", "websocket")
     ]
-    for name, result in node_clients(require_node(), jobs).items():
+    for name, result in node_clients(jobs).items():
         assert result["state"] == "session", (name, result)
         assert result["session"]["id"] == session_id and result["session"]["data"]["user"] == "ada"
 

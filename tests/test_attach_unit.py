@@ -1,5 +1,5 @@
 """attach() in process: real python-engineio / python-socketio servers driven through their
-own WSGI (threading) and ASGI entry points, no network.
+own WSGI (threading) and ASGI entry points, no network (tests/apps/inprocess.py).
 
 Each scenario runs on a sync server (WSGI ``handle_request``, a sync FileStore) and an async
 one (``ASGIApp`` on an event loop in a thread, an AsyncFileStore); the store is wrapped in a
@@ -9,11 +9,8 @@ recorder that lists every call, so "never reaches the store" is a list that stay
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import logging
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,7 +26,6 @@ from engineio_session import (
     LiveSession,
     Session,
     SessionGoneError,
-    StoreError,
     _compat,
     attach,
     get_session_id,
@@ -38,316 +34,10 @@ from engineio_session import (
 from engineio_session.engineio import MAX_COOKIE_HEADER, MAX_COOKIE_VALUE, session_id_from_value
 from engineio_session.signature import as_signer
 from engineio_session.stores import AsyncFileStore, FileStore
-from tests.apps.harness import SECRETS, cookie_pair, signed_value
+from tests.apps.harness import SECRETS, cookie_pair, saved_session, signed_value, wait_for
+from tests.apps.inprocess import AsyncFailing, Driver, Failing
 
-# --- a recording store ----------------------------------------------------------------------
-
-
-class Recording:
-    """A real FileStore that lists the calls made to it (``calls``)."""
-
-    def __init__(self, store: FileStore) -> None:
-        self.inner = store
-        self.calls: list[tuple[str, str]] = []
-
-    def get(self, sid: str) -> Session | None:
-        self.calls.append(("get", sid))
-        return self.inner.get(sid)
-
-    def set(self, sid: str, session: Session) -> None:
-        self.calls.append(("set", sid))
-        self.inner.set(sid, session)
-
-    def touch(self, sid: str, session: Session) -> None:
-        self.calls.append(("touch", sid))
-        self.inner.touch(sid, session)
-
-    def destroy(self, sid: str) -> None:
-        self.calls.append(("destroy", sid))
-        self.inner.destroy(sid)
-
-
-class AsyncRecording:
-    """The same around an AsyncFileStore."""
-
-    def __init__(self, store: AsyncFileStore) -> None:
-        self.inner = store
-        self.calls: list[tuple[str, str]] = []
-
-    async def get(self, sid: str) -> Session | None:
-        self.calls.append(("get", sid))
-        return await self.inner.get(sid)
-
-    async def set(self, sid: str, session: Session) -> None:
-        self.calls.append(("set", sid))
-        await self.inner.set(sid, session)
-
-    async def touch(self, sid: str, session: Session) -> None:
-        self.calls.append(("touch", sid))
-        await self.inner.touch(sid, session)
-
-    async def destroy(self, sid: str) -> None:
-        self.calls.append(("destroy", sid))
-        await self.inner.destroy(sid)
-
-
-class Failing:
-    """A store whose every call fails as a store does when its server is gone."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
-
-    def _fail(self, what: str, sid: str) -> Any:
-        self.calls.append((what, sid))
-        raise StoreError("FailingStore", ConnectionRefusedError(111, "Connection refused"))
-
-    def get(self, sid: str) -> Session | None:
-        return self._fail("get", sid)  # type: ignore[no-any-return]
-
-    def set(self, sid: str, session: Session) -> None:
-        self._fail("set", sid)
-
-    def touch(self, sid: str, session: Session) -> None:
-        self._fail("touch", sid)
-
-    def destroy(self, sid: str) -> None:
-        self._fail("destroy", sid)
-
-
-class AsyncFailing(Failing):
-    async def get(self, sid: str) -> Session | None:  # type: ignore[override]
-        return self._fail("get", sid)  # type: ignore[no-any-return]
-
-    async def set(self, sid: str, session: Session) -> None:  # type: ignore[override]
-        self._fail("set", sid)
-
-    async def touch(self, sid: str, session: Session) -> None:  # type: ignore[override]
-        self._fail("touch", sid)
-
-    async def destroy(self, sid: str) -> None:  # type: ignore[override]
-        self._fail("destroy", sid)
-
-
-# --- driving a server in process --------------------------------------------------------------
-
-
-class Response:
-    def __init__(self, status: int, headers: list[tuple[str, str]], body: str) -> None:
-        self.status = status
-        self.headers = headers
-        self.body = body
-        self.packets = body.split("\x1e") if status == 200 and body else []
-
-    def header(self, name: str) -> list[str]:
-        return [v for k, v in self.headers if k.lower() == name.lower()]
-
-    @property
-    def sid(self) -> str:
-        assert self.packets and self.packets[0][0] == "0", self.body
-        sid: str = json.loads(self.packets[0][1:])["sid"]
-        return sid
-
-
-class Driver:
-    """One server of ``kind`` with attach() applied, sync (WSGI) or async (ASGI)."""
-
-    def __init__(
-        self,
-        is_async: bool,
-        kind: str,
-        directory: Path,
-        *,
-        store: Any = None,
-        before: Callable[[Any], None] | None = None,
-        server_options: dict[str, Any] | None = None,
-        **attach_options: Any,
-    ) -> None:
-        self.is_async = is_async
-        self.kind = kind
-        self.files = FileStore(directory)  # the same directory, for the test to look at
-        if store is None:
-            store = AsyncRecording(AsyncFileStore(directory)) if is_async else Recording(self.files)
-        self.store = store
-        options: dict[str, Any] = {
-            "async_mode": "asgi" if is_async else "threading",
-            "ping_interval": 5,
-            "ping_timeout": 5,
-            **(server_options or {}),
-        }
-        if kind == "engineio":
-            self.server: Any = (engineio.AsyncServer if is_async else engineio.Server)(
-                async_handlers=False, **options
-            )
-            self.eio = self.server
-            self.path = "/engine.io/"
-        else:
-            self.server = (socketio.AsyncServer if is_async else socketio.Server)(
-                async_handlers=False, **options
-            )
-            self.eio = self.server.eio
-            self.path = "/socket.io/"
-        if before is not None:
-            before(self.server)
-        attach_options.setdefault("secret", SECRETS)
-        self.handle = attach(self.server, store=store, **attach_options)
-        self.loop: asyncio.AbstractEventLoop | None = None
-        if is_async:
-            self.loop = asyncio.new_event_loop()
-            threading.Thread(target=self.loop.run_forever, daemon=True).start()
-            wrapper = engineio.ASGIApp if kind == "engineio" else socketio.ASGIApp
-            self.asgi = wrapper(self.server)
-
-    def close(self) -> None:
-        if self.loop is not None:
-            asyncio.run_coroutine_threadsafe(self._cancel_tasks(), self.loop).result(10)
-            self.loop.call_soon_threadsafe(self.loop.stop)
-
-    @staticmethod
-    async def _cancel_tasks() -> None:
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    def run(self, value: Any) -> Any:
-        """Await ``value`` on the server's loop (async), or return it (sync)."""
-        if self.loop is None or not asyncio.iscoroutine(value):
-            return value
-        return asyncio.run_coroutine_threadsafe(value, self.loop).result(10)
-
-    # HTTP, as a client sends it
-
-    def request(
-        self,
-        method: str,
-        query: str,
-        headers: dict[str, str] | None = None,
-        body: bytes = b"",
-    ) -> Response:
-        headers = dict(headers or {})
-        if body:
-            headers["Content-Length"] = str(len(body))
-        if self.loop is None:
-            return self._wsgi(method, query, headers, body)
-        return self.run(self._asgi(method, query, headers, body))  # type: ignore[no-any-return]
-
-    def _wsgi(self, method: str, query: str, headers: dict[str, str], body: bytes) -> Response:
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": self.path,
-            "QUERY_STRING": query,
-            "CONTENT_LENGTH": str(len(body)),
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.url_scheme": "http",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-        }
-        for name, value in headers.items():
-            environ["HTTP_" + name.upper().replace("-", "_")] = value
-        started: list[Any] = []
-
-        def start_response(status: str, response_headers: list[tuple[str, str]]) -> None:
-            started.append((int(status.split()[0]), response_headers))
-
-        chunks = self.server.handle_request(environ, start_response)
-        text = b"".join(chunks).decode()
-        return Response(started[0][0], started[0][1], text)
-
-    async def _asgi(
-        self, method: str, query: str, headers: dict[str, str], body: bytes
-    ) -> Response:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": "http",
-            "path": self.path,
-            "raw_path": self.path.encode(),
-            "query_string": query.encode(),
-            "root_path": "",
-            "headers": [
-                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
-            ],
-            "client": ("127.0.0.1", 5000),
-            "server": ("127.0.0.1", 80),
-        }
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        await self.asgi(scope, receive, send)
-        start = next(m for m in sent if m["type"] == "http.response.start")
-        text = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-        response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
-        return Response(start["status"], response_headers, text.decode())
-
-    # Engine.IO over polling
-
-    def handshake(
-        self, cookie: str | None = None, headers: dict[str, str] | None = None, query: str = ""
-    ) -> Response:
-        sent = dict(headers or {})
-        if cookie is not None:
-            sent["Cookie"] = cookie
-        return self.request("GET", "EIO=4&transport=polling" + query, sent)
-
-    def post(self, sid: str, *packets: str) -> None:
-        body = "\x1e".join(packets).encode()
-        reply = self.request("POST", f"EIO=4&transport=polling&sid={sid}", body=body)
-        assert reply.status == 200, reply.body
-
-    def poll(self, sid: str) -> list[str]:
-        reply = self.request("GET", f"EIO=4&transport=polling&sid={sid}")
-        assert reply.status == 200, reply.body
-        return reply.packets
-
-    def close_connection(self, sid: str) -> None:
-        self.post(sid, "1")
-
-    def drain(self, sid: str) -> list[str]:
-        """Poll until the server has closed the connection; every packet that came.
-
-        python-engineio refuses a GET once the socket is marked closed (400), so the last
-        packets reach only a GET that was already waiting, as a real client's long poll is.
-        """
-        packets: list[str] = []
-        while True:
-            try:
-                reply = self.request("GET", f"EIO=4&transport=polling&sid={sid}")
-            except KeyError:  # python-engineio < 4.10 raises instead of answering 400
-                _wait(lambda: sid not in self.eio.sockets)
-                return packets
-            packets += reply.packets
-            if reply.status != 200 or "1" in reply.packets:
-                _wait(lambda: sid not in self.eio.sockets)
-                return packets
-
-    # Socket.IO over it
-
-    def sio_connect(
-        self, cookie: str | None = None, namespace: str = "/", auth: Any = None, **handshake: Any
-    ) -> tuple[str, list[str]]:
-        """Handshake, then CONNECT ``namespace``: (eio sid, the packets that came back)."""
-        eio_sid = self.handshake(cookie, **handshake).sid
-        return eio_sid, self.sio_join(eio_sid, namespace, auth)
-
-    def sio_join(self, eio_sid: str, namespace: str = "/", auth: Any = None) -> list[str]:
-        prefix = "" if namespace == "/" else namespace + ","
-        self.post(eio_sid, "40" + prefix + ("" if auth is None else json.dumps(auth)))
-        return self.poll(eio_sid)
-
-    def sio_call(self, eio_sid: str, event: str, *args: Any) -> Any:
-        """Emit with an ack; the ack's arguments (what came before it is dropped)."""
-        self.post(eio_sid, "421" + json.dumps([event, *args]))
-        for packet in self.poll(eio_sid):
-            if packet.startswith("431"):
-                return json.loads(packet[3:])
-        raise AssertionError("no ack")
+# --- fixtures ---------------------------------------------------------------------------------
 
 
 @pytest.fixture(params=[False, True], ids=["sync", "async"])
@@ -367,17 +57,6 @@ def drivers(tmp_path: Path) -> Iterator[Callable[..., Driver]]:
     yield make
     for driver in made:
         driver.close()
-
-
-def saved(files: FileStore, **data: Any) -> Session:
-    session = Session.new(max_age=3_600_000)
-    session.update(data)
-    files.set(session.id, session)
-    return session
-
-
-def messages(packets: list[str]) -> list[Any]:
-    return [json.loads(p[1:]) if p[1:2] in "{[" else p[1:] for p in packets if p[:1] == "4"]
 
 
 # --- HandlerSlots and attach's own checks -----------------------------------------------------
@@ -423,7 +102,7 @@ def test_application_connect_handler_keeps_working(
         driver.eio.on("connect", connect)
     elif register == "dict":
         driver.eio.handlers["connect"] = connect
-    session = saved(driver.files, user="ada")
+    session = saved_session(driver.files, user="ada")
     assert driver.handshake(cookie_pair(session.id)).status == 200
     assert isinstance(seen[-1], AsyncLiveSession if is_async else LiveSession)
     assert seen[-1].id == session.id and seen[-1]["user"] == "ada"
@@ -515,7 +194,7 @@ def test_only_verified_cookies_reach_the_store(
     drivers: Callable[..., Driver], is_async: bool
 ) -> None:
     driver = drivers(is_async, header="X-Session")
-    session = saved(driver.files, user="ada")
+    session = saved_session(driver.files, user="ada")
     for case, headers in cookie_cases(session.id).items():
         reply = driver.request("GET", "EIO=4&transport=polling", headers)
         assert reply.status == 200, case
@@ -533,7 +212,7 @@ def test_required_without_a_valid_cookie_is_401(
     drivers: Callable[..., Driver], is_async: bool
 ) -> None:
     driver = drivers(is_async, required=True)
-    session = saved(driver.files, user="ada")
+    session = saved_session(driver.files, user="ada")
     for case, headers in cookie_cases(session.id).items():
         reply = driver.request("GET", "EIO=4&transport=polling", headers)
         assert reply.status == 401 and reply.body == '"Unauthorized"', case
@@ -555,7 +234,7 @@ def test_session_event_and_handle(drivers: Callable[..., Driver], is_async: bool
     fired: list[tuple[str, Any]] = []
     driver = drivers(is_async)
     driver.eio.on("session", lambda sid, session: fired.append((sid, session)))
-    session = saved(driver.files, user="ada")
+    session = saved_session(driver.files, user="ada")
     sid = driver.handshake(cookie_pair(session.id)).sid
     assert [f[0] for f in fired] == [sid]
     live = fired[0][1]
@@ -585,7 +264,7 @@ def test_session_event_handler_failure_is_contained(
         raise RuntimeError("app bug")
 
     driver.eio.on("session", broken)
-    session = saved(driver.files, user="ada")
+    session = saved_session(driver.files, user="ada")
     assert driver.handshake(cookie_pair(session.id)).status == 200
     assert "session handler error" in caplog.text
 
@@ -685,16 +364,6 @@ def test_store_failure_policy(
         assert secret not in text
 
 
-@pytest.fixture
-def black_hole() -> Iterator[int]:
-    """A TCP port that accepts connections (the kernel does) and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    yield listener.getsockname()[1]
-    listener.close()
-
-
 def test_handshake_waits_no_longer_than_the_store_timeout(
     drivers: Callable[..., Driver], is_async: bool, black_hole: int
 ) -> None:
@@ -724,7 +393,7 @@ def test_reload_swaps_in_a_fresh_session_before_each_message(
     seen: list[Any] = []
     driver = drivers(is_async, reload=True)
     driver.eio.on("message", lambda sid, data: seen.append(driver.handle.get(sid)))
-    session = saved(driver.files, n=1)
+    session = saved_session(driver.files, n=1)
     sid = driver.handshake(cookie_pair(session.id)).sid
     first = driver.handle.get(sid)
     fresh = driver.files.get(session.id)
@@ -738,13 +407,6 @@ def test_reload_swaps_in_a_fresh_session_before_each_message(
     assert len(seen) == 1  # dropped: the session is gone, and so is the connection
     assert driver.handle.get(sid) is None
     driver.drain(sid)
-
-
-def _wait(condition: Callable[[], Any], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition still false"
-        time.sleep(0.01)
 
 
 def test_no_message_hook_without_reload(drivers: Callable[..., Driver], is_async: bool) -> None:
@@ -767,7 +429,7 @@ def test_auto_save_on_disconnect(
 
     driver = drivers(is_async, auto_save=True)
     driver.eio.on("disconnect", disconnect)
-    session = saved(driver.files, n=1)
+    session = saved_session(driver.files, n=1)
     sid = driver.handshake(cookie_pair(session.id)).sid
     live = driver.handle.get(sid)
     if change == "put":
@@ -793,7 +455,7 @@ def test_disconnect_handler_failure_still_cleans_up(
         raise RuntimeError("app bug")
 
     driver.eio.on("disconnect", disconnect)
-    session = saved(driver.files, n=1)
+    session = saved_session(driver.files, n=1)
     sid = driver.handshake(cookie_pair(session.id)).sid
     driver.handle.get(sid)["n"] = 2
     driver.close_connection(sid)
@@ -804,7 +466,7 @@ def test_check_sessions_reads_each_session_once(
     drivers: Callable[..., Driver], is_async: bool
 ) -> None:
     driver = drivers(is_async)
-    kept, gone = saved(driver.files, who="kept"), saved(driver.files, who="gone")
+    kept, gone = saved_session(driver.files, who="kept"), saved_session(driver.files, who="gone")
     sids = [driver.handshake(cookie_pair(s.id)).sid for s in (kept, gone, gone)]
     driver.store.calls.clear()
     driver.files.destroy(gone.id)
@@ -819,13 +481,13 @@ def test_check_sessions_reads_each_session_once(
 
 def test_watch_closes_the_connection(drivers: Callable[..., Driver], is_async: bool) -> None:
     driver = drivers(is_async, watch=0.05)
-    session = saved(driver.files, who="watched")
+    session = saved_session(driver.files, who="watched")
     sid = driver.handshake(cookie_pair(session.id)).sid
     driver.files.destroy(session.id)
     driver.drain(sid)
     assert driver.handle.sessions == {}
-    _wait(lambda: not driver.handle._watching)  # the watcher stops with nothing to watch
-    again = saved(driver.files, who="again")
+    wait_for(lambda: not driver.handle._watching)  # the watcher stops with nothing to watch
+    again = saved_session(driver.files, who="again")
     sid = driver.handshake(cookie_pair(again.id)).sid  # and starts again
     driver.files.destroy(again.id)
     driver.drain(sid)
@@ -847,7 +509,9 @@ FORGED_PACKETS = [
 ]
 
 
-def sio_app(driver: Driver, record: list[tuple[str, Any]]) -> None:
+def sio_app(driver: Driver) -> list[tuple[str, Any]]:
+    """Handlers that record what reaches them (returned), and a ``get`` event."""
+    record: list[tuple[str, Any]] = []
     sio = driver.server
 
     @sio.on("connect")
@@ -885,15 +549,33 @@ def sio_app(driver: Driver, record: list[tuple[str, Any]]) -> None:
         live = driver.handle.get(sid)
         return None if live is None else dict(live)
 
+    return record
 
-def test_socketio_session_in_connect_event_and_handlers(
+
+@pytest.fixture
+def sio_drivers(
     drivers: Callable[..., Driver], is_async: bool
-) -> None:
-    record: list[tuple[str, Any]] = []
-    driver = drivers(is_async, "socketio")
-    sio_app(driver, record)
-    session = saved(driver.files, user="ada")
+) -> Callable[..., tuple[Driver, list[tuple[str, Any]]]]:
+    """A Socket.IO Driver with ``sio_app``: (the driver, what its handlers record)."""
+
+    def make(**options: Any) -> tuple[Driver, list[tuple[str, Any]]]:
+        driver = drivers(is_async, "socketio", **options)
+        return driver, sio_app(driver)
+
+    return make
+
+
+def sio_login(driver: Driver, **data: Any) -> tuple[Session, str, list[str]]:
+    """A saved session and a Socket.IO connection with its cookie: (the session, the Engine.IO
+    sid, the packets that answered the namespace CONNECT)."""
+    session = saved_session(driver.files, **data)
     eio_sid, packets = driver.sio_connect(cookie_pair(session.id))
+    return session, eio_sid, packets
+
+
+def test_socketio_session_in_connect_event_and_handlers(sio_drivers: Callable[..., Any]) -> None:
+    driver, record = sio_drivers()
+    session, eio_sid, packets = sio_login(driver, user="ada")
     assert packets[0].startswith("40{")
     sid = json.loads(packets[0][2:])["sid"]
     (_, in_connect), (_, fired) = record
@@ -915,13 +597,10 @@ def _last(driver: Driver, session: Session) -> Any:
 
 
 def test_socketio_client_cannot_forge_reserved_events(
-    drivers: Callable[..., Driver], is_async: bool, caplog: pytest.LogCaptureFixture
+    sio_drivers: Callable[..., Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    record: list[tuple[str, Any]] = []
-    driver = drivers(is_async, "socketio")
-    sio_app(driver, record)
-    session = saved(driver.files, user="honest")
-    eio_sid, _ = driver.sio_connect(cookie_pair(session.id))
+    driver, record = sio_drivers()
+    _, eio_sid, _ = sio_login(driver, user="honest")
     driver.sio_join(eio_sid, "/chat")
     before = list(record)
     for packet in FORGED_PACKETS:
@@ -933,11 +612,9 @@ def test_socketio_client_cannot_forge_reserved_events(
     assert caplog.text.count("dropped a") == len(FORGED_PACKETS) + 1
 
 
-def test_socketio_auth_key(drivers: Callable[..., Driver], is_async: bool) -> None:
-    record: list[tuple[str, Any]] = []
-    driver = drivers(is_async, "socketio", auth_key="token")
-    sio_app(driver, record)
-    session = saved(driver.files, user="native")
+def test_socketio_auth_key(sio_drivers: Callable[..., Any]) -> None:
+    driver, record = sio_drivers(auth_key="token")
+    session = saved_session(driver.files, user="native")
     eio_sid, packets = driver.sio_connect(auth={"token": signed_value(session.id)})
     assert packets[0].startswith("40{") and record[-1][0] == "session"
     assert record[0] == ("connect", record[-1][1])  # loaded before the connect handler ran
@@ -948,12 +625,11 @@ def test_socketio_auth_key(drivers: Callable[..., Driver], is_async: bool) -> No
     assert len(driver.store.calls) == 1
 
 
-def test_socketio_required_with_auth_key(drivers: Callable[..., Driver], is_async: bool) -> None:
+def test_socketio_required_with_auth_key(sio_drivers: Callable[..., Any]) -> None:
     """The handshake lets a cookie-less client through; its namespace CONNECT is refused
     unless the auth payload brings a valid session."""
-    driver = drivers(is_async, "socketio", auth_key="token", required=True)
-    sio_app(driver, [])
-    session = saved(driver.files, user="native")
+    driver, _ = sio_drivers(auth_key="token", required=True)
+    session = saved_session(driver.files, user="native")
     eio_sid, packets = driver.sio_connect()
     assert packets == ['44{"message":"Unauthorized"}']
     eio_sid, packets = driver.sio_connect(auth={"token": signed_value(session.id, "x")})
@@ -962,21 +638,17 @@ def test_socketio_required_with_auth_key(drivers: Callable[..., Driver], is_asyn
     assert packets[0].startswith("40{") and driver.handle.get(eio_sid).id == session.id
 
 
-def test_socketio_store_failure_on_auth(drivers: Callable[..., Driver], is_async: bool) -> None:
+def test_socketio_store_failure_on_auth(sio_drivers: Callable[..., Any], is_async: bool) -> None:
     store = AsyncFailing() if is_async else Failing()
     for policy, expected in (("admit", "40{"), ("reject", '44{"message":"Unauthorized"}')):
-        driver = drivers(is_async, "socketio", store=store, auth_key="t", on_store_error=policy)
-        sio_app(driver, [])
+        driver, _ = sio_drivers(store=store, auth_key="t", on_store_error=policy)
         _, packets = driver.sio_connect(auth={"t": signed_value("abc")})
         assert packets[0].startswith(expected), (policy, packets)
 
 
-def test_socketio_reload_before_each_event(drivers: Callable[..., Driver], is_async: bool) -> None:
-    record: list[tuple[str, Any]] = []
-    driver = drivers(is_async, "socketio", reload=True)
-    sio_app(driver, record)
-    session = saved(driver.files, n=1)
-    eio_sid, _ = driver.sio_connect(cookie_pair(session.id))
+def test_socketio_reload_before_each_event(sio_drivers: Callable[..., Any]) -> None:
+    driver, _ = sio_drivers(reload=True)
+    session, eio_sid, _ = sio_login(driver, n=1)
     first = driver.handle.get(eio_sid)
     fresh = driver.files.get(session.id)
     assert fresh is not None
@@ -993,14 +665,9 @@ def test_socketio_reload_before_each_event(drivers: Callable[..., Driver], is_as
     assert driver.handle.sessions == {}
 
 
-def test_socketio_watch_disconnects_every_namespace(
-    drivers: Callable[..., Driver], is_async: bool
-) -> None:
-    record: list[tuple[str, Any]] = []
-    driver = drivers(is_async, "socketio")
-    sio_app(driver, record)
-    session = saved(driver.files, who="watched")
-    eio_sid, _ = driver.sio_connect(cookie_pair(session.id))
+def test_socketio_watch_disconnects_every_namespace(sio_drivers: Callable[..., Any]) -> None:
+    driver, record = sio_drivers()
+    session, eio_sid, _ = sio_login(driver, who="watched")
     driver.sio_join(eio_sid, "/chat")
     driver.files.destroy(session.id)
     assert driver.run(driver.handle.check_sessions()) == [eio_sid]
@@ -1070,7 +737,7 @@ def test_asgi_websocket_rejection_becomes_401() -> None:
 
 def test_live_session_methods(tmp_path: Path) -> None:
     files = FileStore(tmp_path)
-    session = saved(files, n=1)
+    session = saved_session(files, n=1)
     live = LiveSession(files.get(session.id), files)  # type: ignore[arg-type]
     assert not live.modified
     live["n"] = 2
@@ -1084,7 +751,7 @@ def test_live_session_methods(tmp_path: Path) -> None:
 
     async def run() -> None:
         store = AsyncFileStore(tmp_path)
-        other = saved(files, n=1)
+        other = saved_session(files, n=1)
         alive = AsyncLiveSession(await store.get(other.id), store)  # type: ignore[arg-type]
         before = alive.cookie.expires_ms
         await asyncio.sleep(0.01)

@@ -19,20 +19,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
-from .node import FIXTURES, ROOT, require_node
+from .apps.harness import Serve
+from .node import FIXTURES, command, run_json
+from .procs import PortProcess
 from .services import require_service
-
-pytestmark = pytest.mark.node
 
 CHROMIUM = "/usr/bin/chromium"
 SECRET = ["browser secret", "older secret"]
@@ -50,57 +46,6 @@ def require_chromium() -> str:
     return CHROMIUM
 
 
-class Server:
-    """A child process that prints ``{"port": N}`` once it listens; its stderr goes to a file."""
-
-    def __init__(self, name: str, command: list[str], log: Path, *, cwd: Path) -> None:
-        self.name = name
-        self.log = log
-        with open(log, "wb") as stderr:
-            self.process = subprocess.Popen(
-                command,
-                cwd=cwd,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-            )
-        assert self.process.stdout is not None
-        self.port: int = json.loads(self._first_line(self.process.stdout))["port"]
-        self.origin = f"http://127.0.0.1:{self.port}"
-
-    def _first_line(self, stdout: IO[bytes]) -> bytes:
-        deadline = time.monotonic() + START_TIMEOUT
-        line = b""
-        while not line.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([stdout], [], [], left)[0]:
-                self.stop()
-                raise RuntimeError(f"{self.name} did not start in time\n{self.logs()}")
-            chunk = os.read(stdout.fileno(), 4096)
-            if not chunk:
-                self.stop()
-                raise RuntimeError(f"{self.name} exited at start\n{self.logs()}")
-            line += chunk
-        return line
-
-    def logs(self) -> str:
-        return f"--- {self.name} stderr:\n" + self.log.read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.close()  # browser-app.js exits on end of stdin
-            self.process.terminate()  # tests.apps.serve serves until killed
-            try:
-                # uvicorn's graceful shutdown waits for a long-poll GET that the browser
-                # abandoned (engineio answers it only at the next ping, 25 s later): no
-                # state to save, so do not wait for it
-                self.process.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The session-file-store directory Express writes and Python reads."""
@@ -108,43 +53,43 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def express(store_dir: Path) -> Iterator[Server]:
-    node = require_node()
-    require_chromium()
+def express(store_dir: Path) -> Iterator[PortProcess]:
+    """browser-app.js on session-file-store in ``store_dir``; it exits when its stdin closes."""
     config = {
         "store": {"type": "file", "path": str(store_dir)},
         "session": {"secret": SECRET, "cookie": {"sameSite": "lax"}},
     }
-    server = Server(
+    app = command("browser-app.js", json.dumps(config))  # or skip: no node
+    require_chromium()
+    with PortProcess(
         "browser-app.js",
-        [node, str(FIXTURES / "browser-app.js"), json.dumps(config)],
-        store_dir.parent / "browser-app.log",
+        app,
         cwd=FIXTURES,
-    )
-    yield server
-    server.stop()
+        log=store_dir.parent / "browser-app.log",
+        start_timeout=START_TIMEOUT,
+    ) as server:
+        assert server.port
+        yield server
 
 
 @pytest.fixture(scope="module")
-def python_server(express: Server, store_dir: Path) -> Iterator[Callable[[str], Server]]:
-    """``python_server(kind)``: the ASGI server of that kind, started once per module."""
-    servers: dict[str, Server] = {}
+def python_server(express: PortProcess, store_dir: Path) -> Iterator[Callable[[str], Serve]]:
+    """``python_server(kind)``: the ASGI server of that kind, started once per module. It is
+    killed at the end: uvicorn's graceful shutdown would wait for a long-poll GET that the
+    browser abandoned (engineio answers it only at the next ping, 25 s later)."""
+    servers: dict[str, Serve] = {}
 
-    def start(kind: str) -> Server:
+    def start(kind: str) -> Serve:
         if kind not in servers:
             config = {
                 "mode": "asgi",
                 "kind": kind,
                 "store": {"type": "file", "path": str(store_dir)},
                 "attach": {"secret": SECRET, "required": True},
-                "cors": [express.origin],
+                "cors": [express.url],
             }
-            servers[kind] = Server(
-                f"tests.apps.serve ({kind})",
-                [sys.executable, "-m", "tests.apps.serve", json.dumps(config)],
-                store_dir.parent / f"serve-{kind}.log",
-                cwd=ROOT,
-            )
+            servers[kind] = Serve(config, store_dir.parent / f"serve-{kind}.log")
+            assert servers[kind].port
         return servers[kind]
 
     yield start
@@ -162,15 +107,7 @@ def run_browser(url: str, user: str, screenshot: Path) -> dict[str, Any]:
         "screenshot": str(screenshot),
         "executable": require_chromium(),
     }
-    done = subprocess.run(
-        [require_node(), str(FIXTURES / "browser-test.js"), json.dumps(config)],
-        cwd=FIXTURES,
-        capture_output=True,
-        text=True,
-        timeout=BROWSER_TIMEOUT,
-    )
-    assert done.returncode == 0, f"browser-test.js failed:\n{done.stderr}"
-    result: dict[str, Any] = json.loads(done.stdout)
+    result: dict[str, Any] = run_json("browser-test.js", config, timeout=BROWSER_TIMEOUT)
     return result
 
 
@@ -192,20 +129,20 @@ TRANSPORTS = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_browser_page_shows_the_python_message(
     case: str,
-    express: Server,
-    python_server: Callable[[str], Server],
+    express: PortProcess,
+    python_server: Callable[[str], Serve],
     store_dir: Path,
     tmp_path: Path,
 ) -> None:
     kind, transport, credentials = CASES[case]
     python = python_server(kind)
     user = "ada " + case.replace("-", " ")
-    url = f"{express.origin}/?server={python.origin}&transport={transport}&kind={kind}"
+    url = f"{express.url}/?server={python.url}&transport={transport}&kind={kind}"
     if not credentials:
         url += "&credentials=0"
     result = run_browser(url, user, tmp_path / case)
     steps = {step["step"]: step for step in result["steps"]}
-    about = json.dumps(result, indent=1) + "\n" + express.logs() + "\n" + python.logs()
+    about = json.dumps(result, indent=1) + "\n" + express.tail() + "\n" + python.tail()
     assert list(steps) == ["visit", "login", "logout"], about
 
     # no session yet: required=True refuses the handshake (on polling, a 401 with the CORS

@@ -257,7 +257,7 @@ def test_oldest_declared_versions() -> None:
             "-p",
             "no:cacheprovider",
             "-k",
-            "not node",
+            "not node",  # test names: the Node clients' cases need no old-version run
             "tests/test_compat.py",
             "tests/test_attach_unit.py",
             "tests/test_attach_e2e.py",

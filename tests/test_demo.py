@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -41,6 +44,30 @@ def test_demo_plays_the_whole_flow(store: str, redis_url: str) -> None:
         assert line in result.stdout, f"missing {line!r} in:\n{result.stdout}"
 
 
+def first_url(stdout: IO[str], timeout: float) -> str | None:
+    """The URL of the first ``Open <url> ...`` line in ``timeout`` seconds (None: not printed,
+    or the output ended). A thread reads, so a silent process cannot block past the deadline."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in stdout:
+            lines.put(line)
+        lines.put("")  # the end of the output
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if not line:
+            break
+        if line.startswith("Open "):
+            return line.split()[1]
+    return None
+
+
 def test_demo_serve_serves_the_page() -> None:
     require_node()
     process = subprocess.Popen(
@@ -51,12 +78,7 @@ def test_demo_serve_serves_the_page() -> None:
     )
     try:
         assert process.stdout is not None
-        deadline = time.monotonic() + 20
-        url = None
-        while url is None and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if line.startswith("Open "):
-                url = line.split()[1]
+        url = first_url(process.stdout, timeout=20)
         assert url is not None, "demo-serve printed no URL"
         with urllib.request.urlopen(url, timeout=5) as response:
             page = response.read().decode()

@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import stat
-import subprocess
 import sys
 import threading
 import time
@@ -36,51 +35,10 @@ from engineio_session.stores.file import (
     session_id_from_file,
 )
 
-from .node import FIXTURES, require_node
+from . import node
 
 SECRET = "keyboard cat"
 COOKIE = {"originalMaxAge": None, "expires": None, "httpOnly": True, "path": "/"}
-
-
-def run_node(script: str, payload: Any) -> Any:
-    """Run ``script`` in node-fixtures/ with ``payload`` as JSON on stdin; its JSON answer."""
-    completed = subprocess.run(
-        [require_node(), "-e", script],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=FIXTURES,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(completed.stdout)
-
-
-NODE_HELPERS = r"""
-const helpers = require('session-file-store/lib/session-file-helpers')
-let input = ''
-process.stdin.on('data', (d) => { input += d })
-process.stdin.on('end', () => {
-  const request = JSON.parse(input)
-  const RealDate = Date
-  const answers = request.cases.map((c) => {
-    if (request.op === 'isExpired') {
-      // helpers.isExpired reads the clock with `new Date().getTime()`: pin it to c.now
-      global.Date = class extends RealDate {
-        constructor (...args) { if (args.length) super(...args); else super(c.now) }
-      }
-      try { return helpers.isExpired(c.session, { ttl: c.ttl }) } finally { global.Date = RealDate }
-    }
-    const options = {
-      fileExtension: c.ext,
-      filePattern: helpers.getFilePatternFromFileExtension(c.ext)
-    }
-    return { id: helpers.sessionId(options, c.file), listed: !!options.filePattern.exec(c.file) }
-  })
-  process.stdout.write(JSON.stringify(answers))
-})
-"""
 
 
 # --- names -------------------------------------------------------------------------------------
@@ -148,11 +106,10 @@ def test_session_id_from_file_name() -> None:
     assert session_id_from_file("abc.txt", "") == "abc.txt"
 
 
-@pytest.mark.node
 def test_session_id_and_listing_match_node() -> None:
     """sessionId() and filePattern.exec() (a RegExp built from the extension) as Node has them."""
     cases = [{"file": f, "ext": e} for f, e in itertools.product(FILES, EXTENSIONS)]
-    answers = run_node(NODE_HELPERS, {"op": "sessionId", "cases": cases})
+    answers = [answer["result"] for answer in node.answers("fileSessionId", cases)]
     ours = [
         {
             "id": session_id_from_file(c["file"], c["ext"]),
@@ -219,7 +176,6 @@ def test_is_expired_rules() -> None:
     assert is_expired(None, ttl=3600, now=0)
 
 
-@pytest.mark.node
 def test_is_expired_matches_node() -> None:
     """helpers.isExpired on every odd value JSON can hold, with Node's clock pinned."""
     cases = [
@@ -229,7 +185,7 @@ def test_is_expired_matches_node() -> None:
     cases += [
         {"session": value, "ttl": 3600, "now": 0} for value in (None, 0, "", 5, "x", [], False)
     ]
-    answers = run_node(NODE_HELPERS, {"op": "isExpired", "cases": cases})
+    answers = [answer["result"] for answer in node.answers("fileIsExpired", cases)]
     ours = [is_expired(c["session"], ttl=c["ttl"], now=c["now"]) for c in cases]
     mismatches = [(c, a) for c, a, o in zip(cases, answers, ours, strict=True) if a != o]
     assert not mismatches, mismatches[:5]

@@ -32,7 +32,6 @@ def oracle() -> Iterator[Oracle]:
     node_oracle.close()
 
 
-@pytest.mark.node
 @pytest.mark.parametrize("op", OPS)
 def test_python_agrees_with_node(op: str, oracle: Oracle) -> None:
     per_op = TOTAL_CASES // len(OPS)

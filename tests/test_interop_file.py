@@ -7,7 +7,6 @@ other reads exactly, through the store's API and through a real HTTP request.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import shutil
@@ -18,15 +17,14 @@ from typing import Any
 
 import pytest
 
-from engineio_session import get_session_id, jsjson, serialize_cookie, sign
+from engineio_session import get_session_id, jsjson
 from engineio_session._js import now_ms
 from engineio_session.session import Session
 from engineio_session.stores import FileStore
 from engineio_session.stores._kruptein import decrypt
+from tests.apps.harness import cookie_pair
 
 from .node_session import NodeError, NodeSessionServer
-
-pytestmark = pytest.mark.node
 
 SECRETS = ["s1", "s0"]
 FILE_SECRET = "file secret \u00e9"
@@ -67,37 +65,10 @@ def node_server(
     )
 
 
-def login(node: NodeSessionServer, data: dict[str, Any]) -> str:
-    """POST /login; the ``connect.sid=...`` pair of the raw Set-Cookie header.
-
-    (NodeSessionServer.login parses Set-Cookie with http.cookies.SimpleCookie, which drops
-    a header with the Partitioned or Priority attribute on Python 3.11.)
-    """
-    connection = http.client.HTTPConnection("127.0.0.1", node.port, timeout=10)
-    try:
-        connection.request(
-            "POST", "/login", body=json.dumps(data), headers={"Content-Type": "application/json"}
-        )
-        response = connection.getresponse()
-        response.read()
-        assert response.status == 200
-        headers = response.headers.get_all("Set-Cookie") or []
-    finally:
-        connection.close()
-    pairs = [h.split(";", 1)[0] for h in headers if h.startswith("connect.sid=")]
-    assert len(pairs) == 1, headers
-    return pairs[0]
-
-
 def stored_text(store: FileStore, sid: str) -> str:
     """The session JSON in the file, decrypted if need be."""
     raw = Path(store.path, sid + ".json").read_text(encoding="utf-8")
     return decrypt(FILE_SECRET, raw) if store.format.encrypted else raw
-
-
-def browser_cookie(sid: str) -> str:
-    """The Cookie header a browser sends for ``sid``, signed as express-session signs it."""
-    return serialize_cookie("connect.sid", "s:" + sign(sid, SECRETS[0]))
 
 
 @pytest.fixture
@@ -124,7 +95,7 @@ def test_node_login_is_read_by_python(
     tmp_path: Path, cookie: dict[str, Any], secret: str | None
 ) -> None:
     with node_server(tmp_path, secret=secret, cookie=cookie) as node:
-        set_cookie = login(node, DATA)
+        set_cookie = node.login(DATA)
         sid = get_session_id(set_cookie, secrets=SECRETS)  # the Set-Cookie alone
         assert sid is not None
         store = FileStore(tmp_path, secret=secret)
@@ -175,7 +146,7 @@ def test_expiry_agrees_with_node(tmp_path: Path) -> None:
 @pytest.mark.parametrize("secret", ENCRYPTION, ids=ENCRYPTION_IDS)
 def test_python_set_touch_destroy_reach_node(tmp_path: Path, secret: str | None) -> None:
     with node_server(tmp_path, secret=secret, cookie={"maxAge": 60_000}) as node:
-        set_cookie = login(node, {"user": "ada", "views": 1})
+        set_cookie = node.login({"user": "ada", "views": 1})
         sid = get_session_id(set_cookie, secrets=SECRETS)
         assert sid is not None
         store = FileStore(tmp_path, secret=secret)
@@ -221,8 +192,9 @@ def test_a_session_python_creates_is_loaded_by_express(tmp_path: Path, secret: s
     session = Session.new(max_age=60_000, same_site="lax")
     session["user"] = "grace"
     store.set(session.id, session)
+    cookie = cookie_pair(session.id, SECRETS[0])  # signed as express-session signs it
     with node_server(tmp_path, secret=secret) as node:
-        status, body, _ = node.request("GET", "/session", cookie=browser_cookie(session.id))
+        status, body, _ = node.request("GET", "/session", cookie=cookie)
         assert status == 200 and body["loaded"] and body["id"] == session.id
         assert body["session"]["user"] == "grace"
         assert body["session"]["cookie"]["sameSite"] == "lax"

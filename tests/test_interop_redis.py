@@ -11,23 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-import redis
-import redis.asyncio
-import redis.asyncio.cluster
-import redis.cluster
 
-from engineio_session import get_session_id, jsjson, sign
-from engineio_session.cookies import encode_uri_component
+from engineio_session import get_session_id, jsjson
 from engineio_session.session import Session
 from engineio_session.stores import AsyncRedisStore, RedisStore
+from tests.apps.harness import cookie_pair
 
 from .node_session import NodeSessionServer
+from .redis_target import RedisTarget
 
 SECRETS = ["the new secret", "the old secret"]
 MINUTE = 60_000
@@ -75,36 +71,32 @@ USER_DATA = {
 }
 
 
-class Backend:
-    """One Redis or cluster: sync and async clients, and the Node servers, on one prefix."""
+class Backend(RedisTarget):
+    """One Redis or cluster on one prefix: sync and async stores, and the Node servers."""
 
-    def __init__(self, kind: str, store_config: dict[str, Any], sync: Any, make_async: Any):
-        self.kind = kind
-        self.prefix = f"interop:{uuid.uuid4().hex[:10]}:"
-        self.store_config = {**store_config, "prefix": self.prefix}
-        self.raw = sync
-        self._make_async = make_async
+    def __init__(self, label: str, **where: Any) -> None:
+        super().__init__(label, **where)
         self.runner = asyncio.Runner()
-        self.async_client = self.runner.run(self._async_client())
+        self.async_redis = self.runner.run(self._async_client())
         self.nodes: dict[str, NodeSessionServer] = {}
 
     async def _async_client(self) -> Any:
-        return self._make_async()
+        return self.async_client()
 
     def start(self) -> None:
         configs: dict[str, dict[str, Any]] = {}
         for name, cookie in COOKIES.items():
             configs[name] = {
-                "store": self.store_config,
+                "store": self.node_store(),
                 "session": {"secret": SECRETS, "cookie": cookie},
             }
         for name, options in STORES.items():
             configs[name] = {
-                "store": {**self.store_config, **options},
+                "store": self.node_store(**options),
                 "session": {"secret": SECRETS, "cookie": {"maxAge": MINUTE}},
             }
         configs["ttl-browser-session"] = {
-            "store": {**self.store_config, "ttl": 321},
+            "store": self.node_store(ttl=321),
             "session": {"secret": SECRETS},
         }
         with ThreadPoolExecutor(len(configs)) as pool:
@@ -115,50 +107,24 @@ class Backend:
         return RedisStore(self.raw, prefix=self.prefix, **options)
 
     def async_store(self, **options: Any) -> AsyncRedisStore:
-        return AsyncRedisStore(self.async_client, prefix=self.prefix, **options)
-
-    def key(self, sid: str) -> str:
-        return self.prefix + sid
+        return AsyncRedisStore(self.async_redis, prefix=self.prefix, **options)
 
     def close(self) -> None:
         for node in self.nodes.values():
             node.close()
-        keys = list(self.raw.scan_iter(match=self.prefix + "*", count=1000))
-        if keys:
-            self.raw.delete(*keys)
-        self.runner.run(self.async_client.aclose())
+        super().close()
+        self.runner.run(self.async_redis.aclose())
         self.runner.close()
-        self.raw.close()
 
 
 @pytest.fixture(scope="module", params=["single", "cluster"])
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    if request.param == "single":
-        url = request.getfixturevalue("redis_url")
-        made = Backend(
-            "single",
-            {"type": "redis", "url": url},
-            redis.Redis.from_url(url),
-            lambda: redis.asyncio.Redis.from_url(url),
-        )
-    else:
-        cluster = request.getfixturevalue("redis_cluster")
-        made = Backend(
-            "cluster",
-            {"type": "redis-cluster", "nodes": [f"redis://{h}:{p}" for h, p in cluster.nodes]},
-            redis.cluster.RedisCluster(startup_nodes=cluster.startup_nodes),
-            lambda: redis.asyncio.cluster.RedisCluster(startup_nodes=cluster.async_startup_nodes),
-        )
+    made = Backend.of(request, request.param, "interop")
     try:
         made.start()
         yield made
     finally:
         made.close()
-
-
-def cookie_for(sid: str) -> str:
-    """The Cookie header a browser sends for a session id Python made (signed as Node signs)."""
-    return "connect.sid=" + encode_uri_component("s:" + sign(sid, SECRETS[0]))
 
 
 def data_of(json_session: dict[str, Any]) -> dict[str, Any]:
@@ -236,11 +202,12 @@ def test_python_creates_node_loads(backend: Backend, mode: str) -> None:
         backend.store().set(session.id, session)
     else:
         backend.runner.run(backend.async_store().set(session.id, session))
-    status, body, _ = node.request("GET", "/session", cookie=cookie_for(session.id))
+    cookie = cookie_pair(session.id, SECRETS[0])  # as the browser sends it back
+    status, body, _ = node.request("GET", "/session", cookie=cookie)
     assert status == 200 and body["loaded"] and body["id"] == session.id
     assert data_of(body["session"]) == dict(session)
     # Node changes it over HTTP; Python sees the change
-    status, _, _ = node.request("POST", "/update", cookie=cookie_for(session.id), body={"n": 2})
+    status, _, _ = node.request("POST", "/update", cookie=cookie, body={"n": 2})
     assert status == 200
     again = backend.store().get(session.id)
     assert again is not None and again["n"] == 2 and again["from"] == "python " + mode
@@ -309,12 +276,23 @@ def test_expired_session_both_sides_delete(backend: Backend) -> None:
 
 
 def test_ids_and_all_agree(backend: Backend) -> None:
+    """Sessions that Node and Python wrote (and whatever the other tests left on the prefix):
+    the same ids, count and sessions from both stores."""
     node = backend.nodes["max-age"]
     store = backend.store()
+    ours = {get_session_id(node.login({"user": f"node {n}"}), secrets=SECRETS) for n in range(3)}
+    for n in range(3):
+        session = Session.new(max_age=MINUTE)
+        session["user"] = f"python {n}"
+        store.set(session.id, session)
+        ours.add(session.id)
+    assert None not in ours and len(ours) == 6
+    assert ours <= set(store.ids())
     assert sorted(store.ids()) == sorted(node.call("ids"))
     assert store.length() == node.call("length")
     if backend.kind == "single":  # connect-redis's all() sends one MGET: CROSSSLOT on a cluster
         by_id = {entry.pop("id"): entry for entry in node.call("all")}
+        assert ours <= by_id.keys()
         assert {session.id: session.to_json() for session in store.all()} == by_id
 
 

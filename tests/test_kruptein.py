@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +20,8 @@ from engineio_session import jsjson
 from engineio_session.stores import _kruptein
 from engineio_session.stores._kruptein import KrupteinError, decrypt, encrypt
 
-from .node import FIXTURES, require_node
+from . import node
+from .wire import UNDEFINED
 
 SECRET = "keyboard cat \u00e9\U0001f600"
 
@@ -36,58 +35,9 @@ PLAINTEXTS = [
     "x" * 5000,
 ]
 
-# kruptein, configured as session-file-store configures it; `random` (hex strings) replaces
-# crypto.randomBytes for one call, in the order kruptein asks: salt, IV, AAD key
-NODE_KRUPTEIN = r"""
-const crypto = require('crypto')
-const options = { algorithm: 'aes-256-gcm', hashing: 'sha512', use_scrypt: true }
-const kruptein = require('kruptein')(options)
-let input = ''
-process.stdin.on('data', (d) => { input += d })
-process.stdin.on('end', () => {
-  const request = JSON.parse(input)
-  const realRandom = crypto.randomBytes
-  const answers = request.items.map((item) => {
-    if (item.random) {
-      const queue = item.random.map((hex) => Buffer.from(hex, 'hex'))
-      crypto.randomBytes = (n) => {
-        const next = queue.shift()
-        if (next.length !== n) throw new Error('asked for ' + n + ' random bytes')
-        return next
-      }
-    }
-    try {
-      let answer
-      const method = request.op === 'encrypt' ? kruptein.set : kruptein.get
-      method.call(kruptein, item.secret, item.text, (err, result) => {
-        answer = err ? { error: String(err) } : { result }
-      })
-      return answer
-    } catch (err) {
-      return { thrown: String(err) }
-    } finally {
-      crypto.randomBytes = realRandom
-    }
-  })
-  process.stdout.write(JSON.stringify(answers))
-})
-"""
-
-
-def node_kruptein(op: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    node = require_node()
-    completed = subprocess.run(
-        [node, "-e", NODE_KRUPTEIN],
-        input=json.dumps({"op": op, "items": items}),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=FIXTURES,
-        timeout=60,
-        check=True,
-    )
-    answers: list[dict[str, Any]] = json.loads(completed.stdout)
-    return answers
+# Node's side: node.answers("krupteinSet" | "krupteinGet", items), kruptein configured as
+# session-file-store configures it (node-fixtures/lib/answers.js), on items {secret, text,
+# random?: the hex of the bytes crypto.randomBytes hands out, in the order kruptein asks}
 
 
 def fixed_random(seed: int) -> tuple[list[bytes], Any]:
@@ -106,7 +56,6 @@ def fixed_random(seed: int) -> tuple[list[bytes], Any]:
 # --- against Node ----------------------------------------------------------------------------
 
 
-@pytest.mark.node
 def test_envelopes_are_byte_for_byte_nodes() -> None:
     """With the same random bytes, Python writes exactly the envelope kruptein writes."""
     ours, items = [], []
@@ -114,26 +63,23 @@ def test_envelopes_are_byte_for_byte_nodes() -> None:
         chunks, random_bytes = fixed_random(seed)
         ours.append(encrypt(SECRET, plaintext, random_bytes=random_bytes))
         items.append({"secret": SECRET, "text": plaintext, "random": [c.hex() for c in chunks]})
-    answers = node_kruptein("encrypt", items)
+    answers = node.answers("krupteinSet", items)
     assert [answer.get("result") for answer in answers] == ours
 
 
-@pytest.mark.node
 def test_node_encrypts_python_decrypts() -> None:
-    answers = node_kruptein("encrypt", [{"secret": SECRET, "text": t} for t in PLAINTEXTS])
+    answers = node.answers("krupteinSet", [{"secret": SECRET, "text": t} for t in PLAINTEXTS])
     assert [decrypt(SECRET, answer["result"]) for answer in answers] == PLAINTEXTS
 
 
-@pytest.mark.node
 def test_python_encrypts_node_decrypts() -> None:
     envelopes = [encrypt(SECRET, plaintext) for plaintext in PLAINTEXTS]
-    answers = node_kruptein("decrypt", [{"secret": SECRET, "text": e} for e in envelopes])
+    answers = node.answers("krupteinGet", [{"secret": SECRET, "text": e} for e in envelopes])
     # kruptein.get hands back the plaintext still JSON-encoded once (set encoded it again)
     assert [jsjson.loads(answer["result"]) for answer in answers] == PLAINTEXTS
     assert [answer["result"] for answer in answers] == [jsjson.dumps(p) for p in PLAINTEXTS]
 
 
-@pytest.mark.node
 def test_node_and_python_refuse_the_same_tampering() -> None:
     _, random_bytes = fixed_random(99)
     envelope = jsjson.loads(encrypt(SECRET, PLAINTEXTS[0], random_bytes=random_bytes))
@@ -145,9 +91,22 @@ def test_node_and_python_refuse_the_same_tampering() -> None:
         {**envelope, "iv": buffer_json(flip_bytes(bytes(envelope["iv"]["data"])))},
     ]
     texts = [jsjson.dumps(item) for item in tampered]
-    answers = node_kruptein("decrypt", [{"secret": SECRET, "text": text} for text in texts])
-    answers.append(node_kruptein("decrypt", [{"secret": "wrong", "text": texts[0]}])[0])
-    # Node fails each one (an error, or an exception where kruptein forgets to return)
+    answers = node.answers("krupteinGet", [{"secret": SECRET, "text": text} for text in texts])
+    answers.append(node.answers("krupteinGet", [{"secret": "wrong", "text": texts[0]}])[0])
+    # Node fails each one. The HMAC covers the ciphertext only (and the key, so the wrong
+    # secret): those are refused as tampered. A changed tag, AAD or IV fails the decryption,
+    # and there kruptein.get forgets to return: it calls back with the error, then again with
+    # (null, undefined)
+    tampered_with = {"error": "Encrypted session was tampered with!"}
+    undecryptable = {"calls": [{"error": "Unable to decrypt ciphertext!"}, {"result": UNDEFINED}]}
+    assert answers == [
+        tampered_with,  # ct
+        tampered_with,  # hmac
+        undecryptable,  # at
+        undecryptable,  # aad
+        undecryptable,  # iv
+        tampered_with,  # the wrong secret
+    ], answers
     assert all("result" not in answer for answer in answers), answers
     for text in texts:
         with pytest.raises(KrupteinError):

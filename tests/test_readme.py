@@ -15,7 +15,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import tomllib
 import urllib.request
 from collections.abc import Iterator
@@ -24,13 +23,16 @@ from typing import Any
 
 import pytest
 
-from engineio_session import Session
+from engineio_session import Session, get_session_id
 from engineio_session.stores import FileStore
+from tests.apps.harness import wait_for
 
+from .net import free_port
 from .node import FIXTURES, require_node
 from .node_session import NodeSessionServer
 
 ROOT = Path(__file__).resolve().parent.parent
+SECRETS = ["new secret", "old secret"]  # the README's
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
 
 
@@ -39,24 +41,17 @@ def blocks(language: str) -> list[str]:
     return [body for lang, body in BLOCK.findall(text) if lang == language]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         if process.poll() is not None:
             raise AssertionError(f"the README program exited with {process.returncode}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
         except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port}")
+            return False
+        return True
+
+    wait_for(listening, timeout=20, interval=0.1)
 
 
 class Program:
@@ -96,6 +91,7 @@ def node_app(sessions_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 def login(port: int, user: str) -> str:
+    """POST /login on the README's own Node app (session-server.js has ``node.login``)."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/login",
         data=json.dumps({"user": user}).encode(),
@@ -111,43 +107,32 @@ def python_servers() -> list[str]:
     return [body for body in blocks("python") if 'if __name__ == "__main__":' in body]
 
 
-def greeting(source: str, port: int, cookie: str) -> Any:
-    """Connect as a browser would, with the cookie; what the server says first."""
+def greeting(source: str, port: int, cookie: str, message_saved: Any) -> list[Any]:
+    """Connect as a browser would, with the cookie: what the server says first (and, where
+    the server has them, the answer to ``whoami``; a message it saves, once it has)."""
     received: list[Any] = []
+    client: Any
     if "import socketio" in source:
         import socketio
 
-        sio_client = socketio.Client()
-        sio_client.on("hello", received.append)
-        sio_client.connect(f"http://127.0.0.1:{port}", headers={"Cookie": cookie})
-        try:
-            wait_until(lambda: bool(received))
-            if "whoami" in source:
-                received.append(sio_client.call("whoami", timeout=5))
-        finally:
-            sio_client.disconnect()
-        return received
-    import engineio
+        client = socketio.Client()
+        client.on("hello", received.append)
+    else:
+        import engineio
 
-    eio_client = engineio.Client()
-    eio_client.on("message", received.append)
-    eio_client.connect(f"http://127.0.0.1:{port}", headers={"Cookie": cookie})
+        client = engineio.Client()
+        client.on("message", received.append)
+    client.connect(f"http://127.0.0.1:{port}", headers={"Cookie": cookie})
     try:
-        wait_until(lambda: bool(received))
+        wait_for(lambda: bool(received), timeout=10)
+        if "whoami" in source:
+            received.append(client.call("whoami", timeout=5))
         if "last_message" in source:
-            eio_client.send("hi from the test")
-            time.sleep(0.5)
+            client.send("hi from the test")
+            wait_for(message_saved, timeout=10)
     finally:
-        eio_client.disconnect()
+        client.disconnect()
     return received
-
-
-def wait_until(condition: Any, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.05)
 
 
 def test_the_readme_has_its_blocks() -> None:
@@ -169,15 +154,22 @@ def test_python_server_greets_the_node_user(
         node = NodeSessionServer(
             {
                 "store": {"type": "redis", "url": redis_url},
-                "session": {"secret": ["new secret", "old secret"]},
+                "session": {"secret": SECRETS},
             }
         )
         cookie = node.login({"user": "ada"})
     else:
         cookie = login(node_app.port, "ada")
+    session_id = get_session_id(cookie, secrets=SECRETS)
+    assert session_id is not None
+
+    def message_saved() -> bool:
+        saved = FileStore(sessions_dir).get(session_id)
+        return saved is not None and saved.get("last_message") == "hi from the test"
+
     server = Program([sys.executable, str(path)], env, tmp_path)
     try:
-        received = greeting(source, server.port, cookie)
+        received = greeting(source, server.port, cookie, message_saved)
     finally:
         server.stop()
         if node is not None:
@@ -188,13 +180,10 @@ def test_python_server_greets_the_node_user(
             assert received[1] == "ada"
     else:
         assert received[0] == "hello ada"
-    if "last_message" in source:
-        sid = next(
-            s.id
-            for s in map(FileStore(sessions_dir).get, FileStore(sessions_dir).ids())
-            if s and s.get("last_message")
-        )
-        assert FileStore(sessions_dir).get(sid)["last_message"] == "hi from the test"
+    if "last_message" in source:  # saved in the logged-in user's session, for Node to read
+        saved = FileStore(sessions_dir).get(session_id)
+        assert saved is not None and saved["last_message"] == "hi from the test"
+        assert saved["user"] == "ada"
 
 
 def test_make_targets_and_the_pip_extra_exist() -> None:

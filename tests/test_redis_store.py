@@ -12,8 +12,6 @@ import inspect
 import math
 import os
 import signal
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,6 +31,7 @@ from engineio_session.stores import AsyncRedisStore, RedisFormat, RedisStore
 from engineio_session.stores.base import AsyncStore, Store
 
 from . import services
+from .redis_target import RedisTarget
 
 NOW = 1_780_000_000_123  # a JS time value (ms), 2026
 
@@ -254,41 +253,29 @@ class Blocking:
         return lambda *args: self._runner.run(attribute(*args))
 
 
-class Target:
-    """One Redis (single or cluster), a sync client to look at it, and store factories."""
+class Target(RedisTarget):
+    """A RedisTarget with store factories: sync stores, or async ones behind ``Blocking``."""
 
-    def __init__(self, kind: str, mode: str, make_raw: Callable[..., Any], make_async: Any):
-        self.kind, self.mode = kind, mode
-        self.prefix = f"test:{uuid.uuid4().hex[:12]}:"
-        self.raw = make_raw()
-        self._make_raw = make_raw
-        self._make_async = make_async
+    def __init__(self, label: str, *, mode: str, **where: Any) -> None:
+        super().__init__(label, **where)
+        self.mode = mode
         self._runner = asyncio.Runner()
         self._closers: list[Callable[[], Any]] = []
 
     def store(self, *, decode_responses: bool = False, **options: Any) -> Any:
         options.setdefault("prefix", self.prefix)
         if self.mode == "sync":
-            sync_store = RedisStore(self._make_raw(decode_responses=decode_responses), **options)
+            sync_store = RedisStore(self.sync_client(decode_responses=decode_responses), **options)
             self._closers.append(sync_store.close)
             return sync_store
-        client = self._make_async(decode_responses=decode_responses)
+        client = self.async_client(decode_responses=decode_responses)
         self._closers.append(lambda: self._runner.run(client.aclose()))
         return Blocking(AsyncRedisStore(client, **options), self._runner)
-
-    def key(self, sid: str) -> str:
-        return self.prefix + sid
-
-    def keys(self) -> list[bytes]:
-        return sorted(self.raw.scan_iter(match=self.prefix + "*", count=1000))
 
     def close(self) -> None:
         for close in self._closers:
             close()
-        keys = self.keys()
-        if keys:
-            self.raw.delete(*keys)
-        self.raw.close()
+        super().close()
         self._runner.close()
 
 
@@ -299,26 +286,7 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(params=["sync", "async"])
 def target(request: pytest.FixtureRequest, kind: str) -> Iterator[Target]:
-    if kind == "single":
-        url = request.getfixturevalue("redis_url")
-
-        def make_raw(**options: Any) -> Any:
-            return redis.Redis.from_url(url, **options)
-
-        def make_async(**options: Any) -> Any:
-            return redis.asyncio.Redis.from_url(url, **options)
-    else:
-        cluster = request.getfixturevalue("redis_cluster")
-
-        def make_raw(**options: Any) -> Any:
-            return redis.cluster.RedisCluster(startup_nodes=cluster.startup_nodes, **options)
-
-        def make_async(**options: Any) -> Any:
-            return redis.asyncio.cluster.RedisCluster(
-                startup_nodes=cluster.async_startup_nodes, **options
-            )
-
-    made = Target(kind, str(request.param), make_raw, make_async)
+    made = Target.of(request, kind, "test", mode=str(request.param))
     yield made
     made.close()
 
@@ -523,41 +491,6 @@ OPERATIONS: list[tuple[str, tuple[Any, ...]]] = [
     ("all", ()),
     ("clear", ()),
 ]
-
-
-@pytest.fixture(scope="module")
-def black_hole() -> Iterator[int]:
-    """A TCP port that accepts connections and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                return
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-    listener.close()
-    thread.join(timeout=5)
-    for connection in held:
-        connection.close()
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A TCP port nothing listens on (connection refused)."""
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port: int = probe.getsockname()[1]
-    probe.close()
-    return port
 
 
 def check_bounded(call: Callable[[], Any], store: str) -> StoreError:

@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import redis
@@ -57,39 +60,39 @@ def keys_on_every_primary(client: redis.cluster.RedisCluster, prefix: str) -> di
     raise AssertionError(f"no key of {prefix!r} lands on every primary")
 
 
-def sync_client(cluster: RedisCluster) -> redis.cluster.RedisCluster:
-    return redis.cluster.RedisCluster(startup_nodes=cluster.startup_nodes, decode_responses=True)
+@pytest.fixture
+def client(redis_cluster: RedisCluster) -> Iterator[redis.cluster.RedisCluster]:
+    """A sync client of the session's cluster (strings, not bytes), closed at the end."""
+    made = redis.cluster.RedisCluster(
+        startup_nodes=redis_cluster.startup_nodes, decode_responses=True
+    )
+    yield made
+    made.close()
 
 
-def test_cluster_has_three_masters(redis_cluster: RedisCluster) -> None:
-    client = sync_client(redis_cluster)
-    try:
-        primaries = {(node.host, node.port) for node in client.get_primaries()}
-        assert primaries == set(redis_cluster.nodes)
-        assert len(primaries) == 3
-    finally:
-        client.close()
+def test_cluster_has_three_masters(
+    redis_cluster: RedisCluster, client: redis.cluster.RedisCluster
+) -> None:
+    primaries = {(node.host, node.port) for node in client.get_primaries()}
+    assert primaries == set(redis_cluster.nodes)
+    assert len(primaries) == 3
 
 
-def test_cluster_set_get_on_every_slot_owner(redis_cluster: RedisCluster) -> None:
-    client = sync_client(redis_cluster)
+def test_cluster_set_get_on_every_slot_owner(client: redis.cluster.RedisCluster) -> None:
     prefix = f"harness:{uuid.uuid4().hex}:"
-    try:
-        owners = keys_on_every_primary(client, prefix)
-        for key in owners:
-            assert client.set(key, f"value of {key}", ex=60) is True
-        for key, owner in owners.items():
-            assert client.get(key) == f"value of {key}"
-            # the key really lives on that master, not behind a redirect
-            host, port = owner.rsplit(":", 1)
-            node = redis.Redis(host=host, port=int(port), decode_responses=True)
-            try:
-                assert node.get(key) == f"value of {key}"
-            finally:
-                node.close()
-        assert len({client.keyslot(key) for key in owners}) == 3
-    finally:
-        client.close()
+    owners = keys_on_every_primary(client, prefix)
+    for key in owners:
+        assert client.set(key, f"value of {key}", ex=60) is True
+    for key, owner in owners.items():
+        assert client.get(key) == f"value of {key}"
+        # the key really lives on that master, not behind a redirect
+        host, port = owner.rsplit(":", 1)
+        node = redis.Redis(host=host, port=int(port), decode_responses=True)
+        try:
+            assert node.get(key) == f"value of {key}"
+        finally:
+            node.close()
+    assert len({client.keyslot(key) for key in owners}) == 3
 
 
 def fill(client: redis.cluster.RedisCluster, prefix: str, count: int = 300) -> set[str]:
@@ -98,41 +101,31 @@ def fill(client: redis.cluster.RedisCluster, prefix: str, count: int = 300) -> s
     return keys
 
 
-def test_cluster_scan_iter_finds_keys_of_every_master(redis_cluster: RedisCluster) -> None:
-    client = sync_client(redis_cluster)
+def test_cluster_scan_iter_finds_keys_of_every_master(client: redis.cluster.RedisCluster) -> None:
     prefix = f"scan:{uuid.uuid4().hex}:"
-    try:
-        keys = fill(client, prefix)
-        owners = {client.get_node_from_key(key).name for key in keys}
-        assert len(owners) == 3
-        # count=10 makes every primary answer in several rounds, so the cursors are followed
-        assert set(client.scan_iter(match=prefix + "*", count=10)) == keys
-    finally:
-        client.close()
+    keys = fill(client, prefix)
+    owners = {client.get_node_from_key(key).name for key in keys}
+    assert len(owners) == 3
+    # count=10 makes every primary answer in several rounds, so the cursors are followed
+    assert set(client.scan_iter(match=prefix + "*", count=10)) == keys
 
 
-def test_cluster_scan_each_primary(redis_cluster: RedisCluster) -> None:
-    client = sync_client(redis_cluster)
+def test_cluster_scan_each_primary(client: redis.cluster.RedisCluster) -> None:
     prefix = f"scan:{uuid.uuid4().hex}:"
-    try:
-        keys = fill(client, prefix)
-        found: dict[str, set[str]] = {}
-        for node in client.get_primaries():
-            cursor, found[node.name] = 0, set()
-            while True:
-                cursors, batch = client.scan(
-                    cursor, match=prefix + "*", count=10, target_nodes=node
-                )
-                found[node.name].update(batch)
-                cursor = cursors[node.name]
-                if cursor == 0:
-                    break
-        assert all(found.values()), "every primary holds some of the keys"
-        assert set().union(*found.values()) == keys
-        for name, on_node in found.items():
-            assert {client.get_node_from_key(key).name for key in on_node} == {name}
-    finally:
-        client.close()
+    keys = fill(client, prefix)
+    found: dict[str, set[str]] = {}
+    for node in client.get_primaries():
+        cursor, found[node.name] = 0, set()
+        while True:
+            cursors, batch = client.scan(cursor, match=prefix + "*", count=10, target_nodes=node)
+            found[node.name].update(batch)
+            cursor = cursors[node.name]
+            if cursor == 0:
+                break
+    assert all(found.values()), "every primary holds some of the keys"
+    assert set().union(*found.values()) == keys
+    for name, on_node in found.items():
+        assert {client.get_node_from_key(key).name for key in on_node} == {name}
 
 
 def test_async_cluster_set_get_and_scan_iter(redis_cluster: RedisCluster) -> None:
@@ -186,12 +179,57 @@ def test_memcached_set_get_round_trip(memcached: tuple[str, int]) -> None:
 
 
 # The harness logs in over each server's wire protocol (no driver needed); the stores for
-# PostgreSQL and MySQL, and the driver round trips with them, come with those stores.
+# PostgreSQL and MySQL, and the driver round trips with them, come with those stores. Its
+# checks dial fixed ports; ``dial`` sends that one dial elsewhere, to a real socket, to show
+# that a check fails (fails the test under CI) unless the right server answers there.
 
 
-def test_postgres_accepts_the_dsn(postgres_dsn: str) -> None:
+@pytest.fixture
+def dial(monkeypatch: pytest.MonkeyPatch) -> Callable[[int, int], None]:
+    """``dial(port, instead)``: the checks in tests/services.py connect to ``instead`` when they
+    mean ``port``, as under CI (a failure, not a skip), and wait 0.3 s for an answer."""
+    monkeypatch.setattr(services, "IN_CI", True)
+    monkeypatch.setattr(services, "TIMEOUT", 0.3)
+
+    def redirect(port: int, instead: int) -> None:
+        def create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
+            host, wanted = address
+            return socket.create_connection(
+                (host, instead if wanted == port else wanted), *args, **kwargs
+            )
+
+        monkeypatch.setattr(
+            services, "socket", SimpleNamespace(create_connection=create_connection)
+        )
+
+    return redirect
+
+
+def fails(check: Callable[[], Any], service: str) -> str:
+    with pytest.raises(
+        pytest.fail.Exception, match=f"CI=true and {service} is unavailable: "
+    ) as caught:
+        check()
+    return str(caught.value)
+
+
+def test_postgres_accepts_the_dsn(
+    postgres_dsn: str, dial: Callable[[int, int], None], closed_port: int, black_hole: int
+) -> None:
     assert postgres_dsn == "postgresql://postgres@127.0.0.1:5432/test"
+    for instead, why in ((closed_port, "refused"), (black_hole, "timed out")):
+        dial(5432, instead)
+        assert why in fails(services.postgres_dsn, "PostgreSQL")
+    dial(5432, 3306)  # a server there, but MariaDB: the login is what is checked
+    fails(services.postgres_dsn, "PostgreSQL")
 
 
-def test_mysql_accepts_the_params(mysql_params: MySQLParams) -> None:
+def test_mysql_accepts_the_params(
+    mysql_params: MySQLParams, dial: Callable[[int, int], None], closed_port: int, black_hole: int
+) -> None:
     assert mysql_params["database"] == "test"
+    for instead, why in ((closed_port, "refused"), (black_hole, "timed out")):
+        dial(3306, instead)
+        assert why in fails(services.mysql_params, "MariaDB")
+    dial(3306, 5432)  # PostgreSQL: it waits for the client to speak first, no greeting comes
+    assert "timed out" in fails(services.mysql_params, "MariaDB")

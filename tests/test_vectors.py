@@ -37,7 +37,6 @@ def test_python_matches_every_node_vector(op: str) -> None:
     )
 
 
-@pytest.mark.node
 def test_vectors_are_what_node_generates_now(tmp_path: Path) -> None:
     node = require_node()
     subprocess.run([node, "gen-vectors.js", "--out", str(tmp_path)], cwd=FIXTURES, check=True)

@@ -12,6 +12,7 @@ function parse ({ header }) {
   return { result: cookie.parse(header) }
 }
 
+// cookie options arrive with the Python keyword names, so one case drives both sides
 const OPTION_NAMES = {
   max_age: 'maxAge',
   expires: 'expires',
@@ -24,12 +25,15 @@ const OPTION_NAMES = {
   same_site: 'sameSite'
 }
 
-function serialize ({ name, value, options }) {
-  // options arrive with the Python keyword names, so one case drives both sides
+function nodeOptions (options) {
   const opt = {}
-  for (const key of Object.keys(options || {})) opt[OPTION_NAMES[key]] = options[key]
+  for (const key of Object.keys(options)) opt[OPTION_NAMES[key]] = options[key]
+  return opt
+}
+
+function serialize ({ name, value, options }) {
   try {
-    return { result: cookie.serialize(name, value, options ? opt : undefined) }
+    return { result: cookie.serialize(name, value, options ? nodeOptions(options) : undefined) }
   } catch (err) {
     return { error: err.message }
   }
@@ -100,27 +104,13 @@ function json ({ text }) {
   }
 }
 
-const COOKIE_OPTIONS = {
-  max_age: 'maxAge',
-  expires: 'expires',
-  path: 'path',
-  http_only: 'httpOnly',
-  domain: 'domain',
-  secure: 'secure',
-  same_site: 'sameSite',
-  partitioned: 'partitioned',
-  priority: 'priority'
-}
-
 // express-session's Cookie driven through steps with Date.now() pinned to each step's `now`;
 // after each step: its JSON, its maxAge, and the Set-Cookie it serializes to (or the error)
 function expressCookie ({ options, now, steps }) {
   const realNow = Date.now
   try {
     Date.now = () => now
-    const opt = {}
-    for (const key of Object.keys(options)) opt[COOKIE_OPTIONS[key]] = options[key]
-    const c = new session.Cookie(opt)
+    const c = new session.Cookie(nodeOptions(options))
     const snapshots = [snapshot(c)]
     for (const step of steps) {
       Date.now = () => step.now
@@ -147,3 +137,61 @@ function snapshot (c) {
 
 module.exports.json = json
 module.exports.cookie = expressCookie
+
+// ---- session-file-store 1.5.0's helpers and its kruptein 2.2.3, for the file store tests ----
+
+const fileHelpers = () => require('session-file-store/lib/session-file-helpers')
+
+// helpers.isExpired(session, {ttl}) with the clock it reads (`new Date().getTime()`) at `now`
+function fileIsExpired ({ session: stored, ttl, now }) {
+  const RealDate = Date
+  global.Date = class extends RealDate {
+    constructor (...args) { if (args.length) super(...args); else super(now) }
+  }
+  try {
+    return { result: fileHelpers().isExpired(stored, { ttl }) }
+  } finally {
+    global.Date = RealDate
+  }
+}
+
+// the id of a session file, and whether the store lists the file (filePattern, a RegExp
+// built from the extension)
+function fileSessionId ({ file, ext }) {
+  const helpers = fileHelpers()
+  const options = { fileExtension: ext, filePattern: helpers.getFilePatternFromFileExtension(ext) }
+  return { result: { id: helpers.sessionId(options, file), listed: !!options.filePattern.exec(file) } }
+}
+
+// kruptein configured as session-file-store configures it. `random` (hex strings) replaces
+// crypto.randomBytes for one call, in the order kruptein asks: salt, IV, AAD key. The answer
+// is the callback's {result} or {error}; get() calls it twice when decryption fails (the error,
+// then (null, undefined)): then {calls: [each call's answer, in order]}
+let krupteinInstance = null
+
+function kruptein (method, { secret, text, random }) {
+  const crypto = require('crypto')
+  krupteinInstance = krupteinInstance ||
+    require('kruptein')({ algorithm: 'aes-256-gcm', hashing: 'sha512', use_scrypt: true })
+  const realRandom = crypto.randomBytes
+  if (random) {
+    const queue = random.map((hex) => Buffer.from(hex, 'hex'))
+    crypto.randomBytes = (n) => {
+      const next = queue.shift()
+      if (next.length !== n) throw new Error('asked for ' + n + ' random bytes')
+      return next
+    }
+  }
+  try {
+    const calls = []
+    krupteinInstance[method](secret, text, (err, result) => calls.push(err ? { error: String(err) } : { result }))
+    return calls.length === 1 ? calls[0] : { calls }
+  } finally {
+    crypto.randomBytes = realRandom
+  }
+}
+
+module.exports.fileIsExpired = fileIsExpired
+module.exports.fileSessionId = fileSessionId
+module.exports.krupteinSet = (c) => kruptein('set', c)
+module.exports.krupteinGet = (c) => kruptein('get', c)

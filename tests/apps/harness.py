@@ -11,12 +11,9 @@ import base64
 import http.client
 import json
 import os
-import queue
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from engineio_session import Session, serialize_cookie, sign
+from tests.node import run_json
+from tests.procs import PortProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 #: what every app is attached with: rotation, sign with the first, accept both
@@ -37,60 +36,16 @@ TIMEOUT = 5.0  # seconds for one answer from a server
 # --- server processes ----------------------------------------------------------------------
 
 
-class Serve:
-    """One ``python -m tests.apps.serve <config>`` process; stderr goes to a log file."""
+class Serve(PortProcess):
+    """One ``python -m tests.apps.serve <config>`` process; stderr goes to ``log``. It serves
+    until killed (nothing to shut down gracefully): ``stop()`` kills it."""
 
-    def __init__(self, config: dict[str, Any], log: Path | None = None) -> None:
+    def __init__(self, config: dict[str, Any], log: Path) -> None:
         self.config = config
-        self.log = log or Path(tempfile.mkstemp(prefix="serve-", suffix=".log")[1])
-        self._log_file = open(self.log, "wb")  # noqa: SIM115 (closed in stop())
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.apps.serve", json.dumps(config)],
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=self._log_file,
-            text=True,
+        command = [sys.executable, "-m", "tests.apps.serve", json.dumps(config)]
+        super().__init__(
+            "tests.apps.serve", command, cwd=ROOT, log=log, kill=True, start_timeout=START_TIMEOUT
         )
-        self._port: int | None = None
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            assert self.process.stdout is not None
-            ready: list[str] = []
-            reader = threading.Thread(
-                target=lambda: ready.append(self.process.stdout.readline()),  # type: ignore[union-attr]
-                daemon=True,
-            )
-            reader.start()
-            reader.join(START_TIMEOUT)
-            if not ready or not ready[0]:
-                self.stop()
-                raise RuntimeError(f"tests.apps.serve did not start:\n{self.logs()}")
-            self._port = int(json.loads(ready[0])["port"])
-        return self._port
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def logs(self) -> str:
-        if not self._log_file.closed:
-            self._log_file.flush()
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()  # serves until killed; nothing to shut down gracefully
-            try:
-                self.process.wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self._log_file.close()
 
 
 # --- sessions and cookies ------------------------------------------------------------------
@@ -275,30 +230,70 @@ def websocket_handshake(
 
 
 class Inbox:
-    """What a client received, in order, as ``(kind, payload)``."""
+    """What a client received, in order, as ``(kind, payload)``.
+
+    ``expect`` takes the next item of a kind; ``kinds`` lists everything received, taken or
+    not, once the client has handled every message that has come (``busy``).
+    """
 
     def __init__(self) -> None:
-        self.items: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self.seen: list[tuple[str, Any]] = []
+        self.received: list[tuple[str, Any]] = []
+        self._taken = 0  # received[:_taken] have been looked at by expect()
+        self._changed = threading.Condition()
+        #: whether the client is still handling a message that came (set by the client)
+        self.busy: Any = lambda: False
 
     def put(self, kind: str, payload: Any = None) -> None:
-        self.items.put((kind, payload))
+        with self._changed:
+            self.received.append((kind, payload))
+            self._changed.notify_all()
 
     def expect(self, kind: str, timeout: float = TIMEOUT, match: Any = None) -> Any:
-        """The next item of ``kind`` (and matching), skipping others (kept in ``seen``)."""
+        """The next item of ``kind`` (and matching), skipping others (they stay listed)."""
         deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            try:
-                item = self.items.get(timeout=max(left, 0.001))
-            except queue.Empty:
-                raise AssertionError(f"no {kind!r} within {timeout} s; got {self.seen}") from None
-            self.seen.append(item)
-            if item[0] == kind and (match is None or match(item[1])):
-                return item[1]
+        with self._changed:
+            while True:
+                while self._taken < len(self.received):
+                    item = self.received[self._taken]
+                    self._taken += 1
+                    if item[0] == kind and (match is None or match(item[1])):
+                        return item[1]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {kind!r} within {timeout} s; got {self.received}")
+                self._changed.wait(left)
 
     def kinds(self) -> list[str]:
-        return [kind for kind, _ in self.seen]
+        """The kind of everything received so far, taken by ``expect`` or not."""
+        wait_for(lambda: not self.busy(), interval=0.002)
+        with self._changed:
+            return [kind for kind, _ in self.received]
+
+
+def _count_message_handlers(eio_client: Any, inbox: Inbox) -> None:
+    """python-engineio's client runs each message's handler in a thread of its own, so a
+    message that came before an answer may still be on its way to the inbox when the answer
+    is. Count the handlers started and not yet done: ``inbox.busy()`` while any runs."""
+    start = eio_client.start_background_task
+    running = [0]
+    lock = threading.Lock()
+
+    def finish(target: Any, *args: Any) -> Any:
+        try:
+            return target(*args)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    def start_counted(target: Any, *args: Any, **kwargs: Any) -> Any:
+        if target != eio_client.handlers.get("message"):
+            return start(target, *args, **kwargs)
+        with lock:
+            running[0] += 1
+        return start(finish, target, *args, **kwargs)
+
+    eio_client.start_background_task = start_counted
+    inbox.busy = lambda: running[0] > 0
 
 
 def close_later(client: Any) -> None:
@@ -316,6 +311,7 @@ class EngineIOClient:
 
         self.inbox = Inbox()
         self.client = engineio.Client(request_timeout=TIMEOUT)
+        _count_message_handlers(self.client, self.inbox)
         self.client.on("message", lambda data: self.inbox.put("message", _json(data)))
         self.client.on("disconnect", lambda *reason: self.inbox.put("disconnect", reason))
         self.client.connect(url, transports=[transport], engineio_path=path, **connect)
@@ -326,9 +322,6 @@ class EngineIOClient:
     def command(self, cmd: str, **arguments: Any) -> Any:
         self.client.send(json.dumps({"cmd": cmd, **arguments}))
         return self.inbox.expect("message", match=lambda m: _event(m) == cmd)
-
-    def messages(self) -> list[Any]:
-        return [payload for kind, payload in self.inbox.seen if kind == "message"]
 
     def close(self) -> None:
         close_later(self.client)
@@ -342,6 +335,7 @@ class SocketIOClient:
 
         self.inbox = Inbox()
         self.client = socketio.Client(reconnection=False, request_timeout=TIMEOUT)
+        _count_message_handlers(self.client.eio, self.inbox)
         for event in ("session", "forged", "caught"):
             self.client.on(event, lambda payload=None, _e=event: self.inbox.put(_e, payload))
         self.client.on("disconnect", lambda *reason: self.inbox.put("disconnect", reason))
@@ -352,9 +346,7 @@ class SocketIOClient:
         return self.inbox.expect("session")
 
     def command(self, cmd: str, **arguments: Any) -> Any:
-        answer = self.client.call(cmd, arguments or None, timeout=TIMEOUT)
-        self.inbox.seen.append((cmd, answer))
-        return answer
+        return self.client.call(cmd, arguments or None, timeout=TIMEOUT)
 
     def close(self) -> None:
         close_later(self.client)
@@ -374,9 +366,14 @@ def _event(message: Any) -> Any:
 
 
 @contextmanager
-def client(kind: str, url: str, path: str, transport: str, **connect: Any) -> Iterator[Any]:
-    """A connected Python client of ``kind``; closed (without waiting) at the end."""
+def client(
+    kind: str, url: str, path: str, transport: str, *, cookie: str | None = None, **connect: Any
+) -> Iterator[Any]:
+    """A connected Python client of ``kind`` (sending ``cookie`` as its Cookie header, if
+    given); closed (without waiting) at the end."""
     cls = EngineIOClient if kind == "engineio" else SocketIOClient
+    if cookie is not None:
+        connect["headers"] = {**connect.get("headers", {}), "Cookie": cookie}
     connected = cls(url, path, transport, **connect)
     try:
         yield connected
@@ -387,15 +384,6 @@ def client(kind: str, url: str, path: str, transport: str, **connect: Any) -> It
 # --- Node's clients ------------------------------------------------------------------------
 
 
-def node_clients(node: str, jobs: list[dict[str, Any]], timeout: float = 30.0) -> dict[str, Any]:
+def node_clients(jobs: list[dict[str, Any]], timeout: float = 30.0) -> dict[str, Any]:
     """Run node-fixtures/clients.js on ``jobs`` (all at once); the result of each by name."""
-    done = subprocess.run(
-        [node, str(ROOT / "node-fixtures" / "clients.js"), json.dumps(jobs)],
-        cwd=ROOT / "node-fixtures",
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert done.returncode == 0, done.stderr
-    results = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-    return {result["name"]: result for result in results}
+    return {result["name"]: result for result in run_json("clients.js", jobs, timeout=timeout)}
