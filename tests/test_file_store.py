@@ -36,6 +36,7 @@ from engineio_session.stores.file import (
 )
 
 from . import node
+from .store_contract import check_method_kinds
 
 SECRET = "keyboard cat"
 COOKIE = {"originalMaxAge": None, "expires": None, "httpOnly": True, "path": "/"}
@@ -730,7 +731,6 @@ def test_repr_shows_no_secret(tmp_path: Path) -> None:
 
 
 def test_stores_satisfy_the_protocols(tmp_path: Path) -> None:
-    from engineio_session.stores import AsyncStore, Store
-
-    assert isinstance(FileStore(tmp_path), Store)
-    assert isinstance(AsyncFileStore(tmp_path), AsyncStore)
+    basic = ("get", "set", "touch", "destroy")
+    check_method_kinds(FileStore(tmp_path), is_async=False, methods=basic)
+    check_method_kinds(AsyncFileStore(tmp_path), is_async=True, methods=basic)

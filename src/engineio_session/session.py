@@ -338,9 +338,9 @@ class Session(MutableMapping[str, Any]):
     ) -> Session:
         """The session a store holds under ``sid``; ``ValueError`` if ``data`` is not one.
 
-        ``text`` is what ``data`` was parsed from (with ``parse``): given, the baseline of
-        :attr:`modified` is computed from it only when asked for, which keeps a store read
-        cheap; otherwise it is computed now.
+        ``text`` is what ``data`` was parsed from (with ``parse``): it is kept as the
+        :meth:`baseline` (what was loaded), parsed again only when asked for, which keeps a
+        store read cheap; without it the baseline is written from ``data`` now.
         """
         if not isinstance(data, Mapping):
             raise ValueError(f"the stored session is a {type(data).__name__}, not an object")
@@ -349,7 +349,7 @@ class Session(MutableMapping[str, Any]):
         session = cls(sid, Cookie.from_json(data["cookie"]))
         session._data = {key: value for key, value in data.items() if key != "cookie"}
         if text is None:
-            session._loaded_hash = session.hash()
+            session.mark_saved()
         else:
             session._loaded_hash = None
             session._baseline = (text, parse)
@@ -371,18 +371,33 @@ class Session(MutableMapping[str, Any]):
     def loaded_hash(self) -> str:
         """``hash()`` when loaded or last saved: the baseline of :attr:`modified`."""
         if self._loaded_hash is None:
-            assert self._baseline is not None
-            text, parse = self._baseline
-            loaded = parse(text)
-            data = {key: value for key, value in loaded.items() if key != "cookie"}
+            base = self.baseline()
+            assert base is not None
+            data = {key: value for key, value in base.items() if key != "cookie"}
             self._loaded_hash = _hash_of(data)
-            self._baseline = None
         return self._loaded_hash
 
     @loaded_hash.setter
     def loaded_hash(self, value: str) -> None:
         self._loaded_hash = value
-        self._baseline = None
+
+    def baseline(self) -> dict[str, Any] | None:
+        """What the store held when this session was loaded or last saved (``{"cookie":
+        ..., ...data}``, a fresh copy), or None for a session the store has never held.
+
+        It is kept as the stored text and parsed only when asked for (by :attr:`modified`
+        or :meth:`Changes.of <engineio_session.changes.Changes.of>`), so a read stays cheap.
+        """
+        if self._baseline is None:
+            return None
+        text, parse = self._baseline
+        loaded = parse(text)
+        return loaded if isinstance(loaded, dict) else dict(loaded)
+
+    def mark_saved(self) -> None:
+        """The session as it is now is what the store holds: the new baseline."""
+        self._baseline = (jsjson.dumps(self.to_json(), name="session"), jsjson.loads)
+        self._loaded_hash = None
 
     def copy_from(self, other: Session) -> None:
         """Hold what ``other`` holds: its cookie, its data (a shallow copy) and the baseline

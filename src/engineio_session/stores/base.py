@@ -17,12 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import jsjson
 from ..errors import CorruptSessionError, SessionError, StoreError
 from ..session import Session
+
+if TYPE_CHECKING:
+    from ..changes import Changes
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -64,28 +67,55 @@ class JSONSerializer:
         return jsjson.dumps(value, name="session")
 
 
-@runtime_checkable
 class Store(Protocol):
-    """A sync session store (express-session's store contract, in Python)."""
+    """A sync session store: express-session's store contract, plus safe writes back.
+
+    ``get``, ``set``, ``touch`` and ``destroy`` are express-session's (``set`` writes the
+    whole session, an upsert: what a session created on this side needs). The writes back
+    of a session that Node may have changed or destroyed meanwhile never bring it back and
+    never lose Node's change (the store contract of issue 9):
+
+    - ``update(sid, changes)`` applies :class:`~engineio_session.changes.Changes` to the
+      session as the store holds it now, atomically (a compare-and-set, a row lock, a file
+      lock), and returns the result; None when the store no longer holds the session (or
+      it expired): then nothing is written.
+    - ``replace(sid, session)`` writes the whole session, express-session's last writer
+      wins, but only where the store still holds it; False (nothing written) when not.
+    - ``touch(sid, session)`` resets the expiry as the Node store does, only where the
+      session still is; False when it is gone.
+    - ``get_many(sids)`` reads several sessions at once (one round trip where the store
+      can), in the order asked: what a watcher sweep and coalesced handshakes use.
+    """
 
     def get(self, sid: str) -> Session | None: ...
 
+    def get_many(self, sids: Sequence[str]) -> list[Session | None]: ...
+
     def set(self, sid: str, session: Session) -> None: ...
 
-    def touch(self, sid: str, session: Session) -> None: ...
+    def update(self, sid: str, changes: Changes) -> Session | None: ...
+
+    def replace(self, sid: str, session: Session) -> bool: ...
+
+    def touch(self, sid: str, session: Session) -> bool: ...
 
     def destroy(self, sid: str) -> None: ...
 
 
-@runtime_checkable
 class AsyncStore(Protocol):
     """An async session store: the same methods as :class:`Store`, as coroutines."""
 
     async def get(self, sid: str) -> Session | None: ...
 
+    async def get_many(self, sids: Sequence[str]) -> list[Session | None]: ...
+
     async def set(self, sid: str, session: Session) -> None: ...
 
-    async def touch(self, sid: str, session: Session) -> None: ...
+    async def update(self, sid: str, changes: Changes) -> Session | None: ...
+
+    async def replace(self, sid: str, session: Session) -> bool: ...
+
+    async def touch(self, sid: str, session: Session) -> bool: ...
 
     async def destroy(self, sid: str) -> None: ...
 
