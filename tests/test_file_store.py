@@ -25,6 +25,7 @@ import pytest
 
 from engineio_session import jsjson
 from engineio_session._js import now_ms
+from engineio_session.changes import Changes
 from engineio_session.errors import CorruptSessionError, StoreError
 from engineio_session.session import Cookie, Session
 from engineio_session.stores import AsyncFileStore, FileStore
@@ -36,7 +37,7 @@ from engineio_session.stores.file import (
 )
 
 from . import node
-from .store_contract import check_method_kinds
+from .store_contract import AsyncDriver, SyncDriver, check_contract, check_method_kinds
 
 SECRET = "keyboard cat"
 COOKIE = {"originalMaxAge": None, "expires": None, "httpOnly": True, "path": "/"}
@@ -731,6 +732,70 @@ def test_repr_shows_no_secret(tmp_path: Path) -> None:
 
 
 def test_stores_satisfy_the_protocols(tmp_path: Path) -> None:
-    basic = ("get", "set", "touch", "destroy")
-    check_method_kinds(FileStore(tmp_path), is_async=False, methods=basic)
-    check_method_kinds(AsyncFileStore(tmp_path), is_async=True, methods=basic)
+    check_method_kinds(FileStore(tmp_path), is_async=False)
+    check_method_kinds(AsyncFileStore(tmp_path), is_async=True)
+
+
+@pytest.mark.parametrize("secret", [None, "keyboard cat"])
+def test_store_contract(tmp_path: Path, secret: str | None) -> None:
+    awkward = "'%_\"*? é"
+    check_contract(SyncDriver(FileStore(tmp_path / "sync", secret=secret)), awkward=awkward)
+    with AsyncDriver(AsyncFileStore(tmp_path / "async", secret=secret)) as store:
+        check_contract(store, awkward=awkward)
+
+
+def test_update_reads_again_when_the_file_changed_under_it(tmp_path: Path) -> None:
+    """A write by another process between the update's read and its rename (Node's
+    write-file-atomic makes a new file) is seen under the lock: read again, apply on top."""
+    store = FileStore(tmp_path)
+    store.set("abc", Session.new("abc", max_age=60_000))
+    mine = store.get("abc")
+    assert mine is not None
+    mine["theme"] = "dark"
+    files = store._files
+    real_swap = files._swap
+    node_writes = iter(range(2))
+
+    def node_writes_first(sid: str, text: str, read: Any) -> Any:
+        n = next(node_writes, None)
+        if n is not None:  # the Node app saves just before our rename
+            theirs = json.loads((tmp_path / "abc.json").read_text())
+            theirs[f"node{n}"] = n
+            (tmp_path / "abc.new").write_text(json.dumps(theirs))
+            os.replace(tmp_path / "abc.new", tmp_path / "abc.json")
+        return real_swap(sid, text, read)
+
+    files._swap = node_writes_first  # type: ignore[method-assign]
+    merged = store.update("abc", Changes.of(mine))
+    assert merged is not None
+    assert {k: merged[k] for k in ("node0", "node1", "theme")} == {
+        "node0": 0,
+        "node1": 1,
+        "theme": "dark",
+    }
+    on_disk = json.loads((tmp_path / "abc.json").read_text())
+    assert on_disk["theme"] == "dark" and on_disk["node1"] == 1
+
+
+def test_no_write_brings_back_a_deleted_file(tmp_path: Path) -> None:
+    """A delete (a logout) between the read and the rename: nothing is written."""
+    store = FileStore(tmp_path)
+    store.set("abc", Session.new("abc", max_age=60_000))
+    mine = store.get("abc")
+    assert mine is not None
+    mine["x"] = 1
+    files = store._files
+    real_swap = files._swap
+
+    def node_logs_out_first(sid: str, text: str, read: Any) -> Any:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_path / "abc.json")
+        return real_swap(sid, text, read)
+
+    files._swap = node_logs_out_first  # type: ignore[method-assign]
+    assert store.update("abc", Changes.of(mine)) is None
+    store.set("abc", mine)
+    assert store.touch("abc", mine) is False
+    store.set("abc", mine)
+    assert store.replace("abc", mine) is False
+    assert sorted(os.listdir(tmp_path)) == []  # no session, and no temporary file left

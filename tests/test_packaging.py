@@ -29,7 +29,7 @@ def test_build_install_and_run(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheels[0]) as wheel:
         names = wheel.namelist()
     assert "engineio_session/py.typed" in names
-    assert "engineio_session/stores/redis.py" in names
+    assert "engineio_session/stores/redis/store.py" in names
     with tarfile.open(sdists[0]) as sdist:
         assert any(name.endswith("/CHANGELOG.md") for name in sdist.getnames())
 

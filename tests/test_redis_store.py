@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import math
 import os
 import signal
@@ -25,13 +26,14 @@ import redis.cluster
 
 from engineio_session import jsjson
 from engineio_session._js import date_to_json
+from engineio_session.changes import Changes
 from engineio_session.errors import CorruptSessionError, StoreError
 from engineio_session.session import Session
 from engineio_session.stores import AsyncRedisStore, RedisFormat, RedisStore
 
 from . import services
 from .redis_target import RedisTarget
-from .store_contract import check_method_kinds
+from .store_contract import check_contract, check_method_kinds
 
 NOW = 1_780_000_000_123  # a JS time value (ms), 2026
 
@@ -299,11 +301,55 @@ def new_session(max_age: float | None = 60_000, **data: Any) -> Session:
 
 def test_protocols(target: Target) -> None:
     store = target.store()
-    basic = ("get", "set", "touch", "destroy")
     if target.mode == "sync":
-        check_method_kinds(store, is_async=False, methods=basic)
+        check_method_kinds(store, is_async=False)
     else:
-        check_method_kinds(store.store, is_async=True, methods=basic)
+        check_method_kinds(store.store, is_async=True)
+
+
+@pytest.mark.parametrize("decode_responses", [False, True])
+def test_store_contract(target: Target, decode_responses: bool) -> None:
+    check_contract(target.store(decode_responses=decode_responses))
+
+
+def test_update_is_a_compare_and_set(request: pytest.FixtureRequest, kind: str) -> None:
+    """A write that lands between the update's read and its write makes it read again and
+    apply its changes on top: the plan is stepped by hand, the Node app writing in between."""
+    target = Target.of(request, kind, "test", mode="sync")
+    try:
+        store = target.store()
+        sid = "cas-" + uuid.uuid4().hex
+        store.set(sid, new_session(user="ada"))
+        mine = store.get(sid)
+        assert mine is not None
+        mine["theme"] = "dark"
+        plan = store._update(store._redis(), sid, Changes.of(mine))
+        step = plan.send(None)
+        for n in range(3):
+            assert step.args[0].__name__ == "get"
+            step = plan.send(step.function(*step.args))  # the read, then the EVAL
+            stored = json.loads(target.raw.get(target.key(sid)))
+            stored[f"node{n}"] = n  # the Node app saves meanwhile
+            target.raw.set(target.key(sid), json.dumps(stored), keepttl=True)
+            assert step.args[0].__name__ == "eval"
+            written = step.function(*step.args)
+            assert written == 0  # the key changed since the read: nothing written
+            step = plan.send(written)
+        step = plan.send(step.function(*step.args))
+        written = step.function(*step.args)
+        assert written == 1
+        with pytest.raises(StopIteration) as done:
+            plan.send(written)
+        merged = done.value.value
+        expected = {"user": "ada", "node0": 0, "node1": 1, "node2": 2, "theme": "dark"}
+        assert dict(merged) == expected
+        assert json.loads(target.raw.get(target.key(sid))) == {
+            "cookie": merged.cookie.to_json(),
+            **expected,
+        }
+        assert 0 < target.raw.ttl(target.key(sid)) <= 60  # the TTL follows the cookie
+    finally:
+        target.close()
 
 
 @pytest.mark.parametrize("decode_responses", [False, True])

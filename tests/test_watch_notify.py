@@ -39,14 +39,11 @@ from engineio_session.engineio import (
     RESUBSCRIBE_MAX,
     _WatchClock,
 )
-from engineio_session.errors import StoreError
+from engineio_session.errors import NotificationsUnavailableError, StoreError
 from engineio_session.stores import AsyncRedisStore, RedisFormat, RedisStore
-from engineio_session.stores.redis import (
-    NotificationsUnavailableError,
-    _Ends,
-    _notify_setting,
-    missing_notify_classes,
-)
+from engineio_session.stores.redis import missing_notify_classes
+from engineio_session.stores.redis.format import notify_setting
+from engineio_session.stores.redis.notify import SessionEnds
 from tests.apps.harness import (
     SECRETS,
     TIMEOUT,
@@ -184,17 +181,17 @@ def test_missing_notify_classes(value: str, missing: str, missing_enabled: str) 
 
 
 def test_notify_setting_changes_nothing_unless_told() -> None:
-    assert _notify_setting("RedisStore", "AKE", False) is None
-    assert _notify_setting("RedisStore", None, False) is None  # CONFIG GET refused: try anyway
-    assert _notify_setting("RedisStore", "Ex", True) == "ExKge"  # added to what is there
+    assert notify_setting("RedisStore", "AKE", False) is None
+    assert notify_setting("RedisStore", None, False) is None  # CONFIG GET refused: try anyway
+    assert notify_setting("RedisStore", "Ex", True) == "ExKge"  # added to what is there
     with pytest.raises(NotificationsUnavailableError) as caught:
-        _notify_setting("RedisStore", "Ex", False)
+        notify_setting("RedisStore", "Ex", False)
     assert caught.value.store == "RedisStore"
     assert "'Kg'" in caught.value.reason and "enable_notifications=True" in caught.value.reason
 
 
 def test_a_second_confirmation_means_events_were_lost() -> None:
-    ends = _Ends(None, RedisFormat(), "RedisStore", timeout=1.0, keepalive=30.0)
+    ends = SessionEnds(None, RedisFormat(), "RedisStore", timeout=1.0, keepalive=30.0)
     ended: list[str] = []
     confirmation = {"type": "psubscribe", "channel": b"__keyspace@0__:sess:*", "data": 1}
     ends._take(confirmation, ended)
@@ -205,7 +202,7 @@ def test_a_second_confirmation_means_events_were_lost() -> None:
 
 
 def test_an_unanswered_ping_breaks_the_subscription() -> None:
-    ends = _Ends(None, RedisFormat(), "RedisStore", timeout=0.02, keepalive=0.02)
+    ends = SessionEnds(None, RedisFormat(), "RedisStore", timeout=0.02, keepalive=0.02)
     assert not ends._ping_due()  # nothing silent yet
     time.sleep(0.03)
     assert ends._ping_due() and not ends._ping_due()  # one PING, then wait for it

@@ -17,13 +17,20 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 __all__ = [
     "MAX_DATE_MS",
+    "UNDEFINED",
     "date_to_json",
     "date_to_utc_string",
     "datetime_to_ms",
+    "js_add",
+    "js_get",
+    "js_to_number",
+    "js_truthy",
     "ms_to_datetime",
     "now_ms",
     "number_to_string",
@@ -235,3 +242,94 @@ def _days_in_month(year: int, month: int) -> int:
         leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
         return 29 if leap else 28
     return 30 if month in (4, 6, 9, 11) else 31
+
+
+# --- JS values of parsed JSON: property access, truthiness, `+`, ToNumber --------------------
+# what session-file-store's `session.__lastAccess + ttl < now` does with any stored value
+
+
+class _Undefined:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+
+UNDEFINED = _Undefined()
+# ECMA-262 WhiteSpace and LineTerminator: what StringToNumber trims
+_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff" + "".join(
+    chr(code) for code in range(0x2000, 0x200B)
+)
+_DECIMAL = re.compile(r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
+_RADIX = re.compile(r"0(?:[xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
+
+
+def js_get(value: Any, key: str) -> Any:
+    """``value[key]`` on a JSON value: undefined unless it is an object with that key."""
+    return value.get(key, UNDEFINED) if isinstance(value, Mapping) else UNDEFINED
+
+
+def js_truthy(value: Any) -> bool:
+    if value is UNDEFINED or value is None or value is False:
+        return False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value != 0 and not math.isnan(value)
+    if isinstance(value, str):
+        return value != ""
+    return True
+
+
+def _to_primitive(value: Any) -> Any:
+    # Array.prototype.toString joins with "," (null and undefined as ""); objects print
+    # as "[object Object]"
+    if isinstance(value, Mapping):
+        return "[object Object]"
+    if isinstance(value, (list, tuple)):
+        return ",".join(
+            "" if item is None or item is UNDEFINED else _to_string(item) for item in value
+        )
+    return value
+
+
+def _to_string(value: Any) -> str:
+    value = _to_primitive(value)
+    if value is UNDEFINED:
+        return "undefined"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return number_to_string(value)
+    return str(value)
+
+
+def js_to_number(value: Any) -> float:
+    value = _to_primitive(value)
+    if value is UNDEFINED:
+        return math.nan
+    if value is None:
+        return 0.0
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip(_JS_SPACE)  # ECMA-262 StringToNumber
+    if not text:
+        return 0.0
+    try:
+        if _RADIX.fullmatch(text):
+            return float(int(text, 0))
+        if _DECIMAL.fullmatch(text):
+            return float(text.replace("Infinity", "inf"))
+    except OverflowError:
+        return math.inf
+    return math.nan
+
+
+def js_add(left: Any, right: Any) -> Any:
+    """JS ``left + right``: string concatenation if either primitive is a string."""
+    left, right = _to_primitive(left), _to_primitive(right)
+    if isinstance(left, str) or isinstance(right, str):
+        return _to_string(left) + _to_string(right)
+    return js_to_number(left) + js_to_number(right)

@@ -1,8 +1,16 @@
 """Session stores, one module per Node store package; each a format plus sync/async shells."""
 
+from ..errors import NotificationsUnavailableError
 from .base import DEFAULT_TIMEOUT, AsyncStore, JSONSerializer, Serializer, Store
 
-__all__ = ["DEFAULT_TIMEOUT", "AsyncStore", "JSONSerializer", "Serializer", "Store"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "AsyncStore",
+    "JSONSerializer",
+    "NotificationsUnavailableError",
+    "Serializer",
+    "Store",
+]
 
 from .file import AsyncFileStore, FileStore
 
@@ -12,7 +20,6 @@ __all__ += ["AsyncFileStore", "FileStore"]
 _REDIS_NAMES = (
     "AsyncRedisStore",
     "AsyncSessionEnds",
-    "NotificationsUnavailableError",
     "RedisFormat",
     "RedisStore",
     "SessionEnds",
