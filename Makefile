@@ -6,7 +6,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node-fixtures/node_modules/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install test demo demo-serve lint vectors bench fuzz clean
+.PHONY: install services test demo demo-serve lint vectors bench fuzz clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -20,7 +20,11 @@ $(NODE_STAMP): node-fixtures/package.json node-fixtures/package-lock.json
 	cd node-fixtures && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: install
+# the servers and system packages the tests talk to, checked, started or installed
+services:
+	scripts/ensure-services
+
+test: install services
 	$(PYTEST)
 
 # the whole flow on the embedded default store (session-file-store in a temporary

@@ -27,12 +27,6 @@ def redis_cluster() -> Iterator[services.RedisCluster]:
 
 
 @pytest.fixture(scope="session")
-def memcached() -> tuple[str, int]:
-    """``("127.0.0.1", 11211)``, once the local memcached answers ``version``."""
-    return services.memcached_address()
-
-
-@pytest.fixture(scope="session")
 def postgres_dsn() -> str:
     """``postgresql://postgres@127.0.0.1:5432/test``, once PostgreSQL accepts that login."""
     return services.postgres_dsn()

@@ -95,23 +95,6 @@ def redis_url() -> str:
     return f"redis://{HOST}:6379/0"
 
 
-def memcached_address() -> tuple[str, int]:
-    """The (host, port) of the local memcached, once it answers ``version``.
-
-    >>> memcached_address()
-    ('127.0.0.1', 11211)
-    """
-    try:
-        with socket.create_connection((HOST, 11211), timeout=TIMEOUT) as sock:
-            sock.sendall(b"version\r\n")
-            reply = sock.recv(256)
-    except OSError as error:
-        require_service("memcached", f"{HOST}:11211 does not answer ({error})")
-    if not reply.startswith(b"VERSION "):
-        require_service("memcached", f"{HOST}:11211 answered `version` with {reply!r}")
-    return (HOST, 11211)
-
-
 def postgres_dsn() -> str:
     """A libpq URL for database ``test`` on the local PostgreSQL, user ``postgres``, no password.
 

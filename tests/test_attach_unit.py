@@ -26,12 +26,13 @@ from engineio_session import (
     LiveSession,
     Session,
     SessionGoneError,
-    _compat,
     attach,
     get_session_id,
     sign,
 )
-from engineio_session.engineio import MAX_COOKIE_HEADER, MAX_COOKIE_VALUE, session_id_from_value
+from engineio_session.core import Exchange
+from engineio_session.hooks import engineio as hooks
+from engineio_session.options import MAX_COOKIE_HEADER, MAX_COOKIE_VALUE, session_id_from_value
 from engineio_session.signature import as_signer
 from engineio_session.stores import AsyncFileStore, FileStore
 from tests.apps.harness import SECRETS, cookie_pair, saved_session, signed_value, wait_for
@@ -69,7 +70,7 @@ def test_handler_slots_keep_the_application_handlers_aside() -> None:
 
     def app_after() -> None: ...
 
-    slots = _compat.HandlerSlots({"connect": app_before, "message": print}, {"connect": ours})
+    slots = hooks.HandlerSlots({"connect": app_before, "message": print}, {"connect": ours})
     assert slots["connect"] is ours and slots.app["connect"] is app_before
     assert slots["message"] is print  # not pinned: as it was
     slots["connect"] = app_after
@@ -108,7 +109,7 @@ def test_application_connect_handler_keeps_working(
     assert seen[-1].id == session.id and seen[-1]["user"] == "ada"
     rejected = driver.handshake(cookie_pair(session.id), query="&reject=1")
     assert rejected.status == 401 and json.loads(rejected.body) == {"reason": "no"}
-    assert len(driver.handle.sessions) == 1  # the rejected one left nothing behind
+    assert len(driver.handle._sessions) == 1  # the rejected one left nothing behind
 
 
 def test_attach_twice_is_an_error(tmp_path: Path) -> None:
@@ -145,7 +146,7 @@ def test_bad_options_fail_at_attach(tmp_path: Path, options: dict[str, Any], err
     eio = engineio.Server(async_mode="threading")
     with pytest.raises(error):
         attach(eio, store=FileStore(tmp_path), **{"secret": "s", **options})
-    assert not isinstance(eio.handlers, _compat.HandlerSlots)  # nothing half-done
+    assert not isinstance(eio.handlers, hooks.HandlerSlots)  # nothing half-done
 
 
 def test_store_and_server_must_match(tmp_path: Path) -> None:
@@ -199,13 +200,13 @@ def test_only_verified_cookies_reach_the_store(
         reply = driver.request("GET", "EIO=4&transport=polling", headers)
         assert reply.status == 200, case
         assert driver.store.calls == [], case
-    assert driver.handle.sessions == {}
+    assert driver.handle._sessions == {}
     driver.handshake(cookie_pair(session.id))
     driver.handshake(cookie_pair(session.id, SECRETS[1]))  # rotation: the old secret too
     driver.handshake(headers={"X-Session": signed_value(session.id)})
     driver.handshake("theme=dark; " + cookie_pair(session.id) + "; connect.sid=later")
     assert driver.store.calls == [("get", session.id)] * 4
-    assert len(driver.handle.sessions) == 4
+    assert len(driver.handle._sessions) == 4
 
 
 def test_required_without_a_valid_cookie_is_401(
@@ -302,7 +303,7 @@ def test_create_leaves_nothing_when_the_app_rejects(
     assert reply.status == 401 and reply.header("Set-Cookie") == []
     (kind, created), destroyed = driver.store.calls
     assert kind == "set" and destroyed == ("destroy", created)
-    assert driver.files.get(created) is None and driver.handle.sessions == {}
+    assert driver.files.get(created) is None and driver.handle._sessions == {}
 
 
 def test_create_not_when_the_store_failed(drivers: Callable[..., Driver], is_async: bool) -> None:
@@ -316,19 +317,31 @@ def test_create_not_when_the_store_failed(drivers: Callable[..., Driver], is_asy
     # no cookie at all: a new session is wanted, its save fails, the handshake goes on
     bare = driver.handshake()
     assert bare.status == 200 and bare.header("Set-Cookie") == []
-    assert driver.handle.sessions == {}
+    assert driver.handle._sessions == {}
+
+
+def _wsgi_exchange(query: str, **environ: Any) -> Exchange:
+    """The exchange the WSGI wrapper makes for a request with ``query``."""
+    seen: list[Exchange | None] = []
+    server = engineio.Server(async_mode="threading")
+    server.handle_request = lambda environ, start: seen.append(hooks.current_exchange())
+    hooks.wrap_handle_request(server, "X-Session")
+    server.handle_request({"QUERY_STRING": query, **environ}, print)
+    assert seen[0] is not None and hooks.current_exchange() is None  # only during the request
+    return seen[0]
 
 
 def test_can_send_cookie() -> None:
-    polling = {"QUERY_STRING": "EIO=4&transport=polling"}
-    websocket = {"QUERY_STRING": "EIO=4&transport=websocket", "asgi.send": print}
-    for mode in ("threading", "eventlet", "gevent", "gevent_uwsgi", "asgi", "aiohttp"):
-        assert _compat.can_send_cookie(mode, polling)
-        assert _compat.can_send_cookie(mode, websocket) == (mode == "asgi")
-    # the transport is read as python-engineio reads it: parse_qs, first value
-    assert _compat.handshake_transport({"QUERY_STRING": "transport=%77ebsocket"}) == "websocket"
-    assert _compat.handshake_transport({"QUERY_STRING": "x=transport=websocket"}) == "polling"
-    assert _compat.handshake_transport({}) == "polling"
+    """WSGI: a polling handshake's response takes a Set-Cookie, a websocket-only one does
+    not (the server writes the 101 itself); the transport is read as python-engineio reads
+    it: parse_qs, first value."""
+    assert _wsgi_exchange("EIO=4&transport=polling").can_set_cookie
+    assert not _wsgi_exchange("EIO=4&transport=websocket").can_set_cookie
+    assert not _wsgi_exchange("transport=%77ebsocket").can_set_cookie
+    assert _wsgi_exchange("x=transport=websocket").can_set_cookie
+    assert _wsgi_exchange("").can_set_cookie
+    # a handshake no wrapper saw (another async mode): no Set-Cookie
+    assert not hooks.environ_exchange({"HTTP_COOKIE": "a=1"}, None).can_set_cookie
 
 
 # --- store failures ---------------------------------------------------------------------------
@@ -357,7 +370,7 @@ def test_store_failure_policy(
     with caplog.at_level(logging.WARNING, logger="engineio_session"):
         reply = driver.handshake(cookie)
     assert reply.status == status
-    assert driver.handle.sessions == {}
+    assert driver.handle._sessions == {}
     text = caplog.text
     assert "FailingStore" in text and ("rejecting" in text) == (status == 401)
     for secret in (*SECRETS, session_id, cookie, cookie.rsplit(".", 1)[1]):
@@ -440,7 +453,7 @@ def test_auto_save_on_disconnect(
     driver.close_connection(sid)
     assert reasons == [(sid,)] and driver.handle.get(sid) is None
     if change == "put":
-        assert driver.store.calls == [("set", session.id)]
+        assert driver.store.calls == [("update", session.id)]  # this side's changes
         assert driver.files.get(session.id)["n"] == 2  # type: ignore[index]
     else:
         assert driver.store.calls == []
@@ -459,7 +472,7 @@ def test_disconnect_handler_failure_still_cleans_up(
     sid = driver.handshake(cookie_pair(session.id)).sid
     driver.handle.get(sid)["n"] = 2
     driver.close_connection(sid)
-    assert driver.handle.sessions == {} and driver.files.get(session.id)["n"] == 2  # type: ignore[index]
+    assert driver.handle._sessions == {} and driver.files.get(session.id)["n"] == 2  # type: ignore[index]
 
 
 def test_check_sessions_reads_each_session_once(
@@ -472,8 +485,11 @@ def test_check_sessions_reads_each_session_once(
     driver.files.destroy(gone.id)
     ended = driver.run(driver.handle.check_sessions())
     assert sorted(ended) == sorted(sids[1:])
-    assert sorted(driver.store.calls) == sorted([("get", kept.id), ("get", gone.id)])
-    assert set(driver.handle.sessions) == {sids[0]}
+    # one read for all the live sessions, each id once (two connections share `gone`)
+    assert len(driver.store.calls) == 1
+    method, ids = driver.store.calls[0]
+    assert method == "get_many" and sorted(ids) == sorted([kept.id, gone.id])
+    assert set(driver.handle._sessions) == {sids[0]}
     for sid in sids[1:]:
         driver.drain(sid)
     assert set(driver.eio.sockets) == {sids[0]}
@@ -485,7 +501,7 @@ def test_watch_closes_the_connection(drivers: Callable[..., Driver], is_async: b
     sid = driver.handshake(cookie_pair(session.id)).sid
     driver.files.destroy(session.id)
     driver.drain(sid)
-    assert driver.handle.sessions == {}
+    assert driver.handle._sessions == {}
     wait_for(lambda: not driver.handle._watching)  # the watcher stops with nothing to watch
     again = saved_session(driver.files, who="again")
     sid = driver.handshake(cookie_pair(again.id)).sid  # and starts again
@@ -662,7 +678,7 @@ def test_socketio_reload_before_each_event(sio_drivers: Callable[..., Any]) -> N
     driver.post(eio_sid, '421["get"]')
     packets = driver.drain(eio_sid)
     assert not [p for p in packets if p.startswith("43")], packets  # no answer: dropped
-    assert driver.handle.sessions == {}
+    assert driver.handle._sessions == {}
 
 
 def test_socketio_watch_disconnects_every_namespace(sio_drivers: Callable[..., Any]) -> None:
@@ -700,18 +716,33 @@ def test_session_id_from_value() -> None:
 
 
 def test_cookie_header_as_node_sees_it() -> None:
-    scope = {"headers": [(b"cookie", b"a=1"), (b"x", b"y"), (b"Cookie", b"b=\xe9")]}
-    assert _compat.cookie_header({"asgi.scope": scope}) == "a=1; b=\xe9"
-    assert _compat.cookie_header({"asgi.scope": {"headers": []}}) is None
-    assert _compat.cookie_header({"HTTP_COOKIE": "a=1"}) == "a=1"
-    assert _compat.cookie_header({}) is None
-    assert _compat.request_header({"asgi.scope": scope}, "X") == "y"
-    assert _compat.request_header({"HTTP_X_SESSION": "v"}, "X-Session") == "v"
+    """Node joins repeated Cookie headers with "; " and reads bytes as latin-1; the ASGI
+    and aiohttp drivers of python-engineio join them with "," (which hides cookies), so
+    the raw headers are read."""
+    scope = {
+        "type": "http",
+        "headers": [(b"cookie", b"a=1"), (b"x-session", b"y"), (b"Cookie", b"b=\xe9")],
+    }
+    seen: list[Exchange | None] = []
+
+    async def handle_request(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(hooks.current_exchange())
+
+    server = engineio.AsyncServer(async_mode="asgi")
+    server.handle_request = handle_request
+    hooks.wrap_handle_request(server, "X-Session")
+    asyncio.run(server.handle_request(scope, None, print))
+    exchange = seen[0]
+    assert exchange is not None
+    assert (exchange.cookie_header, exchange.header_value) == ("a=1; b=\xe9", "y")
+    assert hooks.environ_exchange({"HTTP_COOKIE": "a=1"}, None).cookie_header == "a=1"
+    assert hooks.environ_exchange({}, None).cookie_header is None
+    assert hooks.environ_exchange({"HTTP_X_SESSION": "v"}, "X-Session").header_value == "v"
 
     from aiohttp.test_utils import make_mocked_request
 
     request = make_mocked_request("GET", "/", headers=[("Cookie", "a=1"), ("Cookie", "b=2")])
-    assert _compat.cookie_header({"aiohttp.request": request}) == "a=1; b=2"
+    assert hooks.environ_exchange({"aiohttp.request": request}, None).cookie_header == "a=1; b=2"
 
 
 def test_asgi_websocket_rejection_becomes_401() -> None:
@@ -720,19 +751,22 @@ def test_asgi_websocket_rejection_becomes_401() -> None:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "websocket", "extensions": {"websocket.http.response": {}}}
-    environ: dict[str, Any] = {"asgi.scope": scope, "asgi.send": send}
-    _compat.asgi_reject_with_401(environ)
-    asyncio.run(environ["asgi.send"]({"type": "websocket.close"}))
-    assert [m["type"] for m in sent] == [
-        "websocket.http.response.start",
-        "websocket.http.response.body",
-    ]
-    assert sent[0]["status"] == 401
-    # without the extension the server's own answer (403) stays
-    plain: dict[str, Any] = {"asgi.scope": {"type": "websocket"}, "asgi.send": send}
-    _compat.asgi_reject_with_401(plain)
-    assert plain["asgi.send"] is send
+    async def handle_request(scope: Any, receive: Any, send: Any) -> None:
+        exchange = hooks.current_exchange()
+        assert exchange is not None
+        exchange.rejected = True  # what the connect wrapper marks
+        await send({"type": "websocket.close"})
+
+    for extensions, statuses in (({"websocket.http.response": {}}, [401]), ({}, [])):
+        sent.clear()
+        server = engineio.AsyncServer(async_mode="asgi")
+        server.handle_request = handle_request
+        hooks.wrap_handle_request(server, None)
+        scope = {"type": "websocket", "headers": [], "extensions": extensions}
+        asyncio.run(server.handle_request(scope, None, send))
+        assert [m.get("status") for m in sent if "status" in m] == statuses
+        if not statuses:  # without the extension the server's own answer (403) stays
+            assert sent == [{"type": "websocket.close"}]
 
 
 def test_live_session_methods(tmp_path: Path) -> None:

@@ -335,6 +335,8 @@ def test_update_is_a_compare_and_set(request: pytest.FixtureRequest, kind: str) 
             written = step.function(*step.args)
             assert written == 0  # the key changed since the read: nothing written
             step = plan.send(written)
+            assert step.function == store._pause and 0 <= step.args[0] < 0.05  # a random wait
+            step = plan.send(None)
         step = plan.send(step.function(*step.args))
         written = step.function(*step.args)
         assert written == 1

@@ -167,17 +167,6 @@ def test_cluster_stop_ends_the_servers_and_removes_their_dirs() -> None:
     cluster.stop()  # a second stop is harmless
 
 
-def test_memcached_set_get_round_trip(memcached: tuple[str, int]) -> None:
-    key, value = f"harness-{uuid.uuid4().hex}", b"hello\r\nworld"
-    with socket.create_connection(memcached, timeout=2) as sock, sock.makefile("rb") as reader:
-        sock.sendall(b"set %b 0 60 %d\r\n%b\r\n" % (key.encode(), len(value), value))
-        assert reader.readline() == b"STORED\r\n"
-        sock.sendall(b"get %b\r\n" % key.encode())
-        assert reader.readline() == b"VALUE %b 0 %d\r\n" % (key.encode(), len(value))
-        assert reader.read(len(value) + 2) == value + b"\r\n"
-        assert reader.readline() == b"END\r\n"
-
-
 # The harness logs in over each server's wire protocol (no driver needed); the stores for
 # PostgreSQL and MySQL, and the driver round trips with them, come with those stores. Its
 # checks dial fixed ports; ``dial`` sends that one dial elsewhere, to a real socket, to show

@@ -6,26 +6,42 @@
 """
 
 from ._version import __version__
+from .attach import attach
+from .changes import Changes
 from .cookies import parse_cookie, serialize_cookie
-from .engineio import ENVIRON_SESSION, AsyncSessionHandle, SessionHandle, attach
-from .errors import CorruptSessionError, SessionError, StoreError
+from .core import ENVIRON_SESSION
+from .engineio import AsyncSessionHandle, SessionHandle
+from .errors import (
+    CorruptSessionError,
+    KrupteinError,
+    NotificationsUnavailableError,
+    SessionError,
+    SessionGoneError,
+    StoreError,
+)
 from .ids import generate_session_id, get_session_id
-from .live import AsyncLiveSession, LiveSession, SessionGoneError
+from .live import AsyncLiveSession, LiveSession
 from .session import Cookie, Session
 from .signature import Signer, sign, unsign
+from .socketio import AsyncSocketIOSessionHandle, SocketIOSessionHandle
 
 __all__ = [
     "ENVIRON_SESSION",
     "AsyncLiveSession",
     "AsyncSessionHandle",
+    "AsyncSocketIOSessionHandle",
+    "Changes",
     "Cookie",
     "CorruptSessionError",
+    "KrupteinError",
     "LiveSession",
+    "NotificationsUnavailableError",
     "Session",
     "SessionError",
     "SessionGoneError",
     "SessionHandle",
     "Signer",
+    "SocketIOSessionHandle",
     "StoreError",
     "__version__",
     "attach",

@@ -28,7 +28,7 @@ import inspect
 from collections.abc import Callable, Generator
 from typing import Any, TypeAlias, TypeVar
 
-__all__ = ["Call", "Plan", "arun", "run", "steps"]
+__all__ = ["Call", "Plan", "arun", "call", "run", "steps"]
 
 T = TypeVar("T")
 
@@ -61,6 +61,11 @@ class Call:
     def __repr__(self) -> str:
         name = getattr(self.function, "__qualname__", None) or repr(self.function)
         return f"Call({', '.join([name, *map(repr, self.args)])})"
+
+
+def call(function: Callable[..., Any], *args: Any) -> Plan[Any]:
+    """A plan of one call: ``function(*args)``'s result (to compose with ``yield from``)."""
+    return (yield Call(function, *args))
 
 
 class _Stepper:

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 __all__ = [
     "CorruptSessionError",
+    "KrupteinError",
     "NotificationsUnavailableError",
     "SessionError",
+    "SessionGoneError",
+    "SessionTooLargeError",
     "StoreError",
     "short_id",
 ]
@@ -64,6 +67,21 @@ class CorruptSessionError(SessionError):
         return f"{self.store}: session {short_id(self.sid)!r} is corrupt: {self.reason}"
 
 
+class SessionTooLargeError(CorruptSessionError):
+    """A store holds more under a session id than ``max_session_bytes``: not read.
+
+    Decoding a session of megabytes takes a fraction of a second of CPU; on an event loop
+    that stalls every other connection. The data is left where it is.
+    """
+
+    def __init__(self, store: str, sid: str, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            store, sid, f"it is {size:,} bytes, over max_session_bytes ({limit:,}): not read"
+        )
+
+
 class NotificationsUnavailableError(SessionError):
     """A store cannot tell when a session ends; ``reason`` says why.
 
@@ -77,3 +95,24 @@ class NotificationsUnavailableError(SessionError):
         self.store = store
         self.reason = reason
         super().__init__(f"{store}: {reason}")
+
+
+class SessionGoneError(SessionError):
+    """The store no longer holds the session: destroyed (a logout) or expired.
+
+    ``reload()`` raises it, as express-session's ``reload`` fails; so do ``save()`` and
+    ``touch()`` of a live session whose session is gone: they write nothing (a write back
+    never brings back a session the Node app destroyed), and the connections of that
+    session are closed, as a logout noticed by ``watch`` is.
+    """
+
+    def __init__(self, sid: str) -> None:
+        self.sid = sid
+        super().__init__("failed to load session")  # express-session's message
+
+
+class KrupteinError(SessionError, ValueError):
+    """An envelope that kruptein.get would refuse: tampered, wrong secret, or not an envelope.
+
+    The message never contains the secret. (A ``ValueError`` too, as it was first.)
+    """

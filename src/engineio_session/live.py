@@ -9,92 +9,139 @@ an async one::
         session["seen"] = session.get("seen", 0) + 1
         await session.save()                # the Node app sees it on its next request
 
-express-session semantics: ``save()`` writes the whole session (``store.set``);
-``reload()`` replaces the data with what the store holds now and fails if it is gone;
-``touch()`` resets the expiry from the original max age (``rolling``) and tells the store
-(``store.touch``, which extends a Redis TTL); ``destroy()`` removes it from the store.
+``save()`` sends what this side changed (the keys set, replaced or deleted, and the cookie
+if touched: :class:`~engineio_session.changes.Changes`) and the store applies it to the
+session as it holds it now, so what the Node app or another tab saved meanwhile stays; the
+session then holds the result. ``save(replace=True)`` is express-session's own write: the
+whole session, the last writer wins. ``reload()`` replaces the data with what the store
+holds now. ``touch()`` resets the expiry from the original max age (``rolling``) and tells
+the store (``store.touch``, which extends a Redis TTL). ``destroy()`` removes it.
+
+A write never brings back a session the store no longer holds (a logout on the Node app):
+``save()`` and ``touch()`` then write nothing, mark the session ``destroyed``, close the
+connections that hold it (when it came from ``attach``, as a logout noticed by ``watch``
+is) and raise :class:`~engineio_session.errors.SessionGoneError`; ``reload()`` raises it
+too, as express-session's does. A session this side created
+(``attach(create=True)``) is written whole by its first save.
+
+The logic of each method is written once, as a plan (:mod:`engineio_session.drive`);
+:class:`LiveSession` drives it with plain calls, :class:`AsyncLiveSession` awaits it.
 """
 
 from __future__ import annotations
 
-from .errors import SessionError
+from collections.abc import Callable, Generator
+from typing import Any, NoReturn
+
+from .changes import Changes
+from .drive import Call, Plan, arun, run
+from .errors import SessionGoneError
 from .session import Session
-from .stores.base import AsyncStore, Store
 
-__all__ = ["AsyncLiveSession", "LiveSession", "SessionGoneError"]
+__all__ = ["AsyncLiveSession", "LiveSession"]
 
-
-class SessionGoneError(SessionError):
-    """``reload()`` found no session: destroyed (a logout) or expired."""
-
-    def __init__(self, sid: str) -> None:
-        self.sid = sid
-        super().__init__("failed to load session")  # express-session's message
+#: what a live session calls when it finds its session gone: ``on_gone(session_id)``
+OnGone = Callable[[str], Any]
 
 
 class _BoundSession(Session):
-    """A :class:`Session` bound to its store: what both shells share."""
+    """A :class:`Session` bound to its store: the plans both shells drive."""
 
-    __slots__ = ("destroyed", "store")
+    __slots__ = ("_new", "_on_gone", "destroyed", "store")
 
-    def __init__(self, session: Session, store: Store | AsyncStore) -> None:
+    def __init__(
+        self, session: Session, store: Any, *, new: bool = False, on_gone: OnGone | None = None
+    ) -> None:
         # no Cookie() of its own and no per-key copy: it holds what `session` holds
         super().__init__(session.id, session.cookie)
         self.copy_from(session)
         self.store = store
-        #: True once destroy() ran, or the watcher saw the session gone
+        #: True once destroy() ran, or the store was found not to hold it any more
         self.destroyed = False
+        self._new = new
+        self._on_gone = on_gone
 
-    def _reloaded(self, fresh: Session | None) -> None:
-        if fresh is None:
+    def _gone(self) -> Generator[Call, Any, NoReturn]:
+        self.destroyed = True
+        if self._on_gone is not None:
+            yield Call(self._on_gone, self.id)
+        raise SessionGoneError(self.id)
+
+    def _save(self, replace: bool) -> Plan[None]:
+        if self.destroyed:
+            raise SessionGoneError(self.id)
+        if self._new:  # never stored: its first save creates it
+            yield Call(self.store.set, self.id, self)
+            self._new = False
+        elif replace:
+            if not (yield Call(self.store.replace, self.id, self)):
+                yield from self._gone()
+        else:
+            merged = yield Call(self.store.update, self.id, Changes.of(self))
+            if merged is None:
+                yield from self._gone()
+            self.copy_from(merged)
+        self.mark_saved()
+
+    def _reload(self) -> Plan[None]:
+        fresh = yield Call(self.store.get, self.id)
+        if fresh is None:  # express-session's reload fails; the connection is left as it is
             self.destroyed = True
             raise SessionGoneError(self.id)
         self.copy_from(fresh)
+
+    def _touch(self) -> Plan[None]:
+        if self.destroyed:
+            raise SessionGoneError(self.id)
+        self.reset_max_age()
+        if not (yield Call(self.store.touch, self.id, self)):
+            yield from self._gone()
+
+    def _destroy(self) -> Plan[None]:
+        yield Call(self.store.destroy, self.id)
+        self.destroyed = True
 
 
 class LiveSession(_BoundSession):
     """A :class:`Session` with express-session's methods, on a sync store."""
 
     __slots__ = ()
-    store: Store
 
-    def save(self) -> None:
-        """``req.session.save()``: write the session to the store."""
-        self.store.set(self.id, self)
-        self.loaded_hash = self.hash()
+    def save(self, *, replace: bool = False) -> None:
+        """``req.session.save()``: write this side's changes (``replace=True``: the whole
+        session) to the store; SessionGoneError if the store no longer holds it."""
+        run(self._save(replace))
 
     def reload(self) -> None:
         """``req.session.reload()``: the store's current data; SessionGoneError if none."""
-        self._reloaded(self.store.get(self.id))
+        run(self._reload())
 
     def touch(self) -> None:
         """Reset the expiry from the original max age, and tell the store."""
-        self.reset_max_age()
-        self.store.touch(self.id, self)
+        run(self._touch())
 
     def destroy(self) -> None:
         """``req.session.destroy()``: remove the session from the store."""
-        self.store.destroy(self.id)
-        self.destroyed = True
+        run(self._destroy())
 
 
 class AsyncLiveSession(_BoundSession):
     """A :class:`Session` with express-session's methods as coroutines, on an async store."""
 
     __slots__ = ()
-    store: AsyncStore
 
-    async def save(self) -> None:
-        await self.store.set(self.id, self)
-        self.loaded_hash = self.hash()
+    async def save(self, *, replace: bool = False) -> None:
+        """See :meth:`LiveSession.save`."""
+        await arun(self._save(replace))
 
     async def reload(self) -> None:
-        self._reloaded(await self.store.get(self.id))
+        """See :meth:`LiveSession.reload`."""
+        await arun(self._reload())
 
     async def touch(self) -> None:
-        self.reset_max_age()
-        await self.store.touch(self.id, self)
+        """See :meth:`LiveSession.touch`."""
+        await arun(self._touch())
 
     async def destroy(self) -> None:
-        await self.store.destroy(self.id)
-        self.destroyed = True
+        """See :meth:`LiveSession.destroy`."""
+        await arun(self._destroy())

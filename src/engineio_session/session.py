@@ -46,6 +46,26 @@ _COOKIE_ORDER = (
 )
 
 
+def _kind(value: Any) -> str:
+    """What kind of JSON value ``value`` is, for an error that a log may hold: never the
+    value itself (a corrupt field can hold anything the user wrote).
+
+    >>> _kind("card=4111-1111-1111-1111"), _kind(True), _kind([1, 2])
+    ('a string of 24 characters', 'a boolean', 'an array')
+    """
+    if isinstance(value, str):
+        return f"a string of {len(value)} characters"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    return "null" if value is None else type(value).__name__
+
+
 class Cookie:
     """express-session's ``Cookie`` (session/cookie.js), backed by its stored JSON fields.
 
@@ -106,14 +126,14 @@ class Cookie:
         cookie._expires_cache = None
         expires = cookie._fields.get("expires")
         if expires is not None and not isinstance(expires, str):
-            raise ValueError(f"cookie.expires is {expires!r}, not a date string")
+            raise ValueError(f"cookie.expires is {_kind(expires)}, not a date string")
         if isinstance(expires, str) and math.isnan(cookie._parse_expires(expires)):
-            raise ValueError(f"cookie.expires {expires!r} is not a date")
+            raise ValueError(f"cookie.expires is {_kind(expires)} that is not a date")
         original = cookie._fields.get("originalMaxAge")
         if original is not None and (
             isinstance(original, bool) or not isinstance(original, (int, float))
         ):
-            raise ValueError(f"cookie.originalMaxAge is {original!r}, not a number")
+            raise ValueError(f"cookie.originalMaxAge is {_kind(original)}, not a number")
         return cookie
 
     def to_json(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``attach()`` for python-socketio: the Express session in every Socket.IO handler.
+"""The Socket.IO adapter: ``attach()`` on ``socketio.Server`` and ``socketio.AsyncServer``.
 
 ::
 
@@ -44,22 +44,16 @@ the event's handler, so the handler sees what the Node app last saved.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from . import _compat
-from .engineio import (
-    ENVIRON_SESSION,
-    AsyncSessionHandle,
-    SessionHandle,
-    _maybe_await,
-    _Options,
-    check_store,
-    hook_engineio,
-    session_id_from_value,
-)
+from .drive import Call, Plan
+from .engineio import AsyncSessionHandle, EngineIOAdapter, SessionHandle
+from .hooks import socketio as hooks
 from .live import AsyncLiveSession, LiveSession
+from .options import AttachOptions
 
 __all__ = ["RESERVED_EVENTS", "AsyncSocketIOSessionHandle", "SocketIOSessionHandle"]
 
@@ -69,10 +63,13 @@ logger = logging.getLogger("engineio_session")
 RESERVED_EVENTS = ("session", "connect", "disconnect")
 
 
-def _forged(data: Any) -> bool:
+def forged(data: Any) -> bool:
     """Whether a client event (python-socketio's decoded ``data``) names a reserved event.
 
     python-socketio dispatches ``data[0]``; the same expression is read here.
+
+    >>> forged(["session", {}]), forged(["buy", 1]), forged(None)
+    (True, False, False)
     """
     try:
         name = data[0]
@@ -84,158 +81,95 @@ def _forged(data: Any) -> bool:
     return False
 
 
-class _SocketIOMixin:
-    """What the Socket.IO handles share on top of the Engine.IO ones."""
+class SocketIOAdapter(EngineIOAdapter):
+    """What the Socket.IO handles add to the Engine.IO ones: the namespace connect (with
+    ``auth``), each event, and closing every namespace first."""
 
     fires_on_handshake = False  # per namespace, after its connect handler accepted
-    sio: Any
-    sessions: dict[str, Any]
-    options: _Options
-    _start_watch: Callable[[], None]
+
+    def __init__(self, sio: Any, store: Any, options: AttachOptions) -> None:
+        super().__init__(sio.eio, store, options)
+        self._sio = sio
+
+    def _hook(self) -> None:
+        super()._hook()
+        hooks.wrap_socketio(self._sio, self._on_connect, self._on_event)
 
     def _eio_sid(self, sid: str, namespace: str) -> str | None:
-        if sid in self.sessions:
+        if sid in self._sessions:
             return sid
-        return _compat.socketio_eio_sid(self.sio, sid, namespace)
-
-    def _publish(self, sid: str, session: Any) -> None:
-        environ = self.sio.environ.get(sid)
-        if environ is not None:
-            environ[ENVIRON_SESSION] = session
-
-    def _adopt_auth_session(self, eio_sid: str, session: Any) -> None:
-        self.sessions[eio_sid] = session
-        self._publish(eio_sid, session)
-        self._start_watch()
-
-    def _auth_session_id(self, auth: Any) -> str | None:
-        key = self.options.auth_key
-        if key is None or not isinstance(auth, dict):
-            return None
-        value = auth.get(key)
-        return session_id_from_value(value if isinstance(value, str) else None, self.options.signer)
-
-
-class SocketIOSessionHandle(_SocketIOMixin, SessionHandle):
-    """The sessions of a ``socketio.Server``'s connections."""
-
-    def __init__(self, sio: Any, store: Any, options: _Options) -> None:
-        super().__init__(sio.eio, store, options)
-        self.sio = sio
-
-    def get(self, sid: str, namespace: str = "/") -> LiveSession | None:
-        """The live session of Socket.IO connection ``sid`` (or of an Engine.IO sid)."""
-        eio_sid = self._eio_sid(sid, namespace)
-        return self.sessions.get(eio_sid) if eio_sid is not None else None
+        return hooks.eio_sid_of(self._sio, sid, namespace)
 
     def _on_connect(
         self, original: Callable[..., Any], eio_sid: str, namespace: str | None, auth: Any
     ) -> Any:
-        namespace = namespace or "/"
-        session_id = None if eio_sid in self.sessions else self._auth_session_id(auth)
-        if session_id is not None and not self._session_from_auth(eio_sid, session_id):
-            return _compat.socketio_refuse(self.sio, eio_sid, namespace, "Unauthorized")
-        if self.options.required and eio_sid not in self.sessions:
-            return _compat.socketio_refuse(self.sio, eio_sid, namespace, "Unauthorized")
-        result = original(eio_sid, namespace, auth)
-        session = self.sessions.get(eio_sid)
-        sid = _compat.socketio_sid(self.sio, eio_sid, namespace)
-        if session is not None and sid is not None:
-            try:
-                _compat.socketio_trigger(self.sio, "session", namespace, sid, session)
-            except Exception:
-                logger.exception("session handler error")
-        return result
-
-    def _session_from_auth(self, eio_sid: str, session_id: str) -> bool:
-        """Load the session the ``auth`` payload named; False to refuse the namespace."""
-        session, failed = self._load(session_id, "a CONNECT with auth")
-        if session is not None:
-            self._adopt_auth_session(eio_sid, session)
-        return not (failed and self.options.reject_on_store_error())
+        return self._drive(self._namespace_connect(original, eio_sid, namespace or "/", auth))
 
     def _on_event(
         self, original: Callable[..., Any], eio_sid: str, namespace: str, id: Any, data: Any
     ) -> Any:
-        if _forged(data):
-            return None
-        if self.options.reload and eio_sid in self.sessions and not self._refresh(eio_sid):
-            return None
-        return original(eio_sid, namespace, id, data)
+        return self._drive(self._event(original, eio_sid, namespace, id, data))
 
-    def _close_connection(self, sid: str) -> None:
+    def _namespace_connect(
+        self, original: Callable[..., Any], eio_sid: str, namespace: str, auth: Any
+    ) -> Plan[Any]:
+        """A namespace CONNECT: a session from ``auth`` when the handshake brought none,
+        ``required``, then python-socketio's own connect, then ``session``."""
+        session_id = None if eio_sid in self._sessions else self._options.auth_session_id(auth)
+        if session_id is not None:
+            session, failed = yield from self._load(session_id, "a CONNECT with auth")
+            if session is not None:
+                self._sessions[eio_sid] = session
+                self._publish(eio_sid, session)
+                self._start_watch()
+            elif failed and self._options.reject_on_store_error():
+                return (yield Call(hooks.refuse, self._sio, eio_sid, namespace, "Unauthorized"))
+        if self._options.required and eio_sid not in self._sessions:
+            return (yield Call(hooks.refuse, self._sio, eio_sid, namespace, "Unauthorized"))
+        result = yield Call(original, eio_sid, namespace, auth)
+        session = self._sessions.get(eio_sid)
+        sid = hooks.socket_sid(self._sio, eio_sid, namespace)
+        if session is not None and sid is not None:
+            trigger = functools.partial(hooks.trigger, self._sio, "session", namespace)
+            yield from self._fire_handler(trigger, sid, session)
+        return result
+
+    def _event(
+        self, original: Callable[..., Any], eio_sid: str, namespace: str, id: Any, data: Any
+    ) -> Plan[Any]:
+        if forged(data):
+            return None
+        reload = self._options.reload and eio_sid in self._sessions
+        if reload and not (yield from self._refresh(eio_sid)):
+            return None
+        return (yield Call(original, eio_sid, namespace, id, data))
+
+    def _fire_plan(self, sid: str, session: Any) -> Plan[None]:
+        return
+        yield  # fired per namespace instead
+
+    def _close_plan(self, sid: str) -> Plan[None]:
         # a Socket.IO DISCONNECT per namespace first: the client sees "io server
         # disconnect" and does not reconnect with the dead cookie
-        for namespace, socket_sid in _compat.socketio_connected_namespaces(self.sio, sid):
-            self.sio.disconnect(socket_sid, namespace=namespace, ignore_queue=True)
-        self.eio.disconnect(sid)
+        for namespace, socket_sid in hooks.connected_namespaces(self._sio, sid):
+            disconnect = functools.partial(self._sio.disconnect, namespace=namespace)
+            yield Call(disconnect, socket_sid)
+        yield from super()._close_plan(sid)
 
 
-class AsyncSocketIOSessionHandle(_SocketIOMixin, AsyncSessionHandle):
+class SocketIOSessionHandle(SocketIOAdapter, SessionHandle):
+    """The sessions of a ``socketio.Server``'s connections."""
+
+    def get(self, sid: str, namespace: str = "/") -> LiveSession | None:
+        """The live session of Socket.IO connection ``sid`` (or of an Engine.IO sid)."""
+        eio_sid = self._eio_sid(sid, namespace)
+        return SessionHandle.get(self, eio_sid) if eio_sid is not None else None
+
+
+class AsyncSocketIOSessionHandle(SocketIOAdapter, AsyncSessionHandle):
     """The sessions of a ``socketio.AsyncServer``'s connections."""
-
-    def __init__(self, sio: Any, store: Any, options: _Options) -> None:
-        super().__init__(sio.eio, store, options)
-        self.sio = sio
 
     def get(self, sid: str, namespace: str = "/") -> AsyncLiveSession | None:
         """The live session of Socket.IO connection ``sid`` (or of an Engine.IO sid)."""
         eio_sid = self._eio_sid(sid, namespace)
-        return self.sessions.get(eio_sid) if eio_sid is not None else None
-
-    async def _on_connect(
-        self, original: Callable[..., Any], eio_sid: str, namespace: str | None, auth: Any
-    ) -> Any:
-        namespace = namespace or "/"
-        session_id = None if eio_sid in self.sessions else self._auth_session_id(auth)
-        if session_id is not None and not await self._session_from_auth(eio_sid, session_id):
-            return await _compat.socketio_refuse(self.sio, eio_sid, namespace, "Unauthorized")
-        if self.options.required and eio_sid not in self.sessions:
-            return await _compat.socketio_refuse(self.sio, eio_sid, namespace, "Unauthorized")
-        result = await original(eio_sid, namespace, auth)
-        session = self.sessions.get(eio_sid)
-        sid = _compat.socketio_sid(self.sio, eio_sid, namespace)
-        if session is not None and sid is not None:
-            try:
-                await _maybe_await(
-                    _compat.socketio_trigger(self.sio, "session", namespace, sid, session)
-                )
-            except Exception:
-                logger.exception("session handler error")
-        return result
-
-    async def _session_from_auth(self, eio_sid: str, session_id: str) -> bool:
-        """See :meth:`SocketIOSessionHandle._session_from_auth`."""
-        session, failed = await self._load(session_id, "a CONNECT with auth")
-        if session is not None:
-            self._adopt_auth_session(eio_sid, session)
-        return not (failed and self.options.reject_on_store_error())
-
-    async def _on_event(
-        self, original: Callable[..., Any], eio_sid: str, namespace: str, id: Any, data: Any
-    ) -> Any:
-        if _forged(data):
-            return None
-        if self.options.reload and eio_sid in self.sessions and not await self._refresh(eio_sid):
-            return None
-        return await original(eio_sid, namespace, id, data)
-
-    async def _close_connection(self, sid: str) -> None:
-        for namespace, socket_sid in _compat.socketio_connected_namespaces(self.sio, sid):
-            await self.sio.disconnect(socket_sid, namespace=namespace, ignore_queue=True)
-        await _compat.async_disconnect(self.eio, sid)
-
-
-def attach_socketio(sio: Any, options: _Options, store: Any) -> Any:
-    """``attach`` for a socketio.Server / AsyncServer: hooks its ``sio.eio`` handshake and
-    its namespace connects and events."""
-    _compat.check_server(sio.eio)
-    _compat.check_socketio(sio)
-    handle: SocketIOSessionHandle | AsyncSocketIOSessionHandle
-    if check_store(sio.eio, store):
-        handle = AsyncSocketIOSessionHandle(sio, store, options)
-    else:
-        handle = SocketIOSessionHandle(sio, store, options)
-    hook_engineio(sio.eio, handle)
-    _compat.wrap_socketio(sio, handle._on_connect, handle._on_event)
-    return handle
+        return AsyncSessionHandle.get(self, eio_sid) if eio_sid is not None else None

@@ -17,96 +17,81 @@ from typing import Any
 import engineio
 import socketio
 
-from engineio_session import Session, StoreError, attach
+from engineio_session import StoreError, attach
 from engineio_session.stores import AsyncFileStore, FileStore
 from tests.apps.harness import SECRETS, wait_for
 
 # --- a recording store ----------------------------------------------------------------------
 
+#: the store contract (stores/base.py)
+CONTRACT = ("get", "get_many", "set", "update", "replace", "touch", "destroy")
+
+
+def _key(first: Any) -> Any:
+    return tuple(first) if isinstance(first, list) else first
+
 
 class Recording:
-    """A real FileStore that lists the calls made to it (``calls``)."""
+    """A real FileStore that lists the calls made to it (``calls``: (method, sid), or
+    (``"get_many"``, the tuple of sids))."""
 
     def __init__(self, store: FileStore) -> None:
         self.inner = store
-        self.calls: list[tuple[str, str]] = []
+        self.calls: list[tuple[str, Any]] = []
 
-    def get(self, sid: str) -> Session | None:
-        self.calls.append(("get", sid))
-        return self.inner.get(sid)
-
-    def set(self, sid: str, session: Session) -> None:
-        self.calls.append(("set", sid))
-        self.inner.set(sid, session)
-
-    def touch(self, sid: str, session: Session) -> None:
-        self.calls.append(("touch", sid))
-        self.inner.touch(sid, session)
-
-    def destroy(self, sid: str) -> None:
-        self.calls.append(("destroy", sid))
-        self.inner.destroy(sid)
+    def _call(self, method: str, first: Any, *rest: Any) -> Any:
+        self.calls.append((method, _key(first)))
+        return getattr(self.inner, method)(first, *rest)
 
 
-class AsyncRecording:
-    """The same around an AsyncFileStore."""
+class AsyncRecording(Recording):
+    """The same around an AsyncFileStore (its methods coroutine functions)."""
 
-    def __init__(self, store: AsyncFileStore) -> None:
-        self.inner = store
-        self.calls: list[tuple[str, str]] = []
-
-    async def get(self, sid: str) -> Session | None:
-        self.calls.append(("get", sid))
-        return await self.inner.get(sid)
-
-    async def set(self, sid: str, session: Session) -> None:
-        self.calls.append(("set", sid))
-        await self.inner.set(sid, session)
-
-    async def touch(self, sid: str, session: Session) -> None:
-        self.calls.append(("touch", sid))
-        await self.inner.touch(sid, session)
-
-    async def destroy(self, sid: str) -> None:
-        self.calls.append(("destroy", sid))
-        await self.inner.destroy(sid)
+    async def _acall(self, method: str, first: Any, *rest: Any) -> Any:
+        self.calls.append((method, _key(first)))
+        return await getattr(self.inner, method)(first, *rest)
 
 
 class Failing:
     """A store whose every call fails as a store does when its server is gone."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, str]] = []
+        self.calls: list[tuple[str, Any]] = []
 
-    def _fail(self, what: str, sid: str) -> Any:
-        self.calls.append((what, sid))
+    def _call(self, method: str, first: Any, *rest: Any) -> Any:
+        self.calls.append((method, _key(first)))
         raise StoreError("FailingStore", ConnectionRefusedError(111, "Connection refused"))
-
-    def get(self, sid: str) -> Session | None:
-        return self._fail("get", sid)  # type: ignore[no-any-return]
-
-    def set(self, sid: str, session: Session) -> None:
-        self._fail("set", sid)
-
-    def touch(self, sid: str, session: Session) -> None:
-        self._fail("touch", sid)
-
-    def destroy(self, sid: str) -> None:
-        self._fail("destroy", sid)
 
 
 class AsyncFailing(Failing):
-    async def get(self, sid: str) -> Session | None:  # type: ignore[override]
-        return self._fail("get", sid)  # type: ignore[no-any-return]
+    async def _acall(self, method: str, first: Any, *rest: Any) -> Any:
+        return self._call(method, first, *rest)
 
-    async def set(self, sid: str, session: Session) -> None:  # type: ignore[override]
-        self._fail("set", sid)
 
-    async def touch(self, sid: str, session: Session) -> None:  # type: ignore[override]
-        self._fail("touch", sid)
+def _methods() -> None:
+    """Give the recording and failing stores every method of the contract: plain functions
+    on the sync ones, coroutine functions on the async ones (as attach() checks)."""
 
-    async def destroy(self, sid: str) -> None:  # type: ignore[override]
-        self._fail("destroy", sid)
+    def sync(name: str) -> Callable[..., Any]:
+        def method(self: Any, first: Any, *rest: Any) -> Any:
+            return self._call(name, first, *rest)
+
+        return method
+
+    def asynchronous(name: str) -> Callable[..., Any]:
+        async def method(self: Any, first: Any, *rest: Any) -> Any:
+            return await self._acall(name, first, *rest)
+
+        return method
+
+    for name in CONTRACT:
+        for cls in (Recording, Failing):
+            setattr(cls, name, sync(name))
+        for cls in (AsyncRecording, AsyncFailing):
+            setattr(cls, name, asynchronous(name))
+
+
+_methods()
 
 
 # --- driving a server in process --------------------------------------------------------------
@@ -141,8 +126,10 @@ class Driver:
         store: Any = None,
         before: Callable[[Any], None] | None = None,
         server_options: dict[str, Any] | None = None,
+        plain: bool = False,
         **attach_options: Any,
     ) -> None:
+        """``plain=True``: no attach(), the server as python-engineio/-socketio make it."""
         self.is_async = is_async
         self.kind = kind
         self.files = FileStore(directory)  # the same directory, for the test to look at
@@ -170,7 +157,7 @@ class Driver:
         if before is not None:
             before(self.server)
         attach_options.setdefault("secret", SECRETS)
-        self.handle = attach(self.server, store=store, **attach_options)
+        self.handle: Any = None if plain else attach(self.server, store=store, **attach_options)
         self.loop: asyncio.AbstractEventLoop | None = None
         if is_async:
             self.loop = asyncio.new_event_loop()

@@ -13,7 +13,7 @@ and the default ``encodeas: "binary"``. ``encrypt`` writes what ``kruptein.set``
     >>> decrypt("wrong", envelope)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    engineio_session.stores._kruptein.KrupteinError: Encrypted session was tampered with! ...
+    engineio_session.errors.KrupteinError: Encrypted session was tampered with! ...
 
 What ``kruptein.set(secret, plaintext)`` does (lib/kruptein.js), step by step:
 
@@ -52,6 +52,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from .. import jsjson
 from .._js import utf8
+from ..errors import KrupteinError
 
 __all__ = ["KrupteinError", "decrypt", "encrypt"]
 
@@ -64,13 +65,6 @@ AAD_KEY_SIZE = 128
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 16384, 8, 1
 
 Secret = str | bytes
-
-
-class KrupteinError(ValueError):
-    """An envelope that kruptein.get would refuse: tampered, wrong secret, or not an envelope.
-
-    The message never contains the secret.
-    """
 
 
 def encrypt(

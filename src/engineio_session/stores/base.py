@@ -16,24 +16,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import jsjson
-from ..errors import CorruptSessionError, SessionError, StoreError
+from ..errors import CorruptSessionError, SessionError, SessionTooLargeError, StoreError
 from ..session import Session
 
 if TYPE_CHECKING:
     from ..changes import Changes
 
 __all__ = [
+    "DECODE_OFF_LOOP_BYTES",
+    "DEFAULT_MAX_SESSION_BYTES",
     "DEFAULT_TIMEOUT",
     "AsyncStore",
     "JSONSerializer",
     "Serializer",
     "Store",
     "async_deadline",
+    "check_size",
     "corrupt",
     "decode_session",
     "failed",
@@ -45,6 +49,25 @@ logger = logging.getLogger("engineio_session")
 
 #: seconds a store call may take before it raises StoreError
 DEFAULT_TIMEOUT = 2.0
+#: the largest stored session a store reads (bytes); a larger one is SessionTooLargeError
+DEFAULT_MAX_SESSION_BYTES = 1024 * 1024
+#: an async store decodes a stored session larger than this (bytes) in a worker thread
+DECODE_OFF_LOOP_BYTES = 64 * 1024
+
+
+def check_size(store: str, sid: str, raw: str | bytes, limit: int | None) -> None:
+    """:class:`SessionTooLargeError` when ``raw`` is over ``limit`` bytes (None: no limit).
+
+    >>> check_size("RedisStore", "abc", b"x" * 10, 5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    engineio_session.errors.SessionTooLargeError: ... it is 10 bytes, over max_session_bytes (5)...
+    """
+    if limit is not None and len(raw) > limit:
+        is_bytes = isinstance(raw, (bytes, bytearray))
+        size = len(raw) if is_bytes else len(str(raw).encode("utf-8", "replace"))
+        if size > limit:
+            raise SessionTooLargeError(store, sid, size, limit)
 
 
 class Serializer(Protocol):
@@ -140,7 +163,7 @@ def decode_session(
         text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
         data = parse(text)
     except (ValueError, TypeError) as error:
-        raise corrupt(store, sid, f"not JSON ({error})") from error
+        raise corrupt(store, sid, f"not JSON ({_where(error)})") from error
     try:
         return Session.from_json(sid, data, text=text, parse=parse)
     except ValueError as error:
@@ -148,16 +171,21 @@ def decode_session(
         raise corrupt(store, sid, str(error) + hint) from error
 
 
+def _where(error: BaseException) -> str:
+    """Where a parse failed, never what it read: ``json``'s message and position only."""
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at character {error.pos}"
+    return type(error).__name__
+
+
 def corrupt(store: str, sid: str, reason: str) -> CorruptSessionError:
-    """A :class:`CorruptSessionError`, logged (once: here) with the id cut short."""
-    error = CorruptSessionError(store, sid, reason)
-    logger.warning("%s", error.log_line())
-    return error
+    """A :class:`CorruptSessionError`. Not logged here: whoever catches it logs it once
+    (``attach`` through :mod:`engineio_session.health`, rate-limited)."""
+    return CorruptSessionError(store, sid, reason)
 
 
 def failed(store: str, cause: BaseException) -> StoreError:
-    """A :class:`StoreError` for a failed call, logged (once: here) without secrets."""
-    logger.warning("%s failed: %s: %s", store, type(cause).__name__, cause)
+    """A :class:`StoreError` for a failed call (logged once, by whoever catches it)."""
     return StoreError(store, cause)
 
 

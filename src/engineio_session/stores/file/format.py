@@ -13,7 +13,7 @@ from typing import Any
 from ..._js import js_add, js_get, js_to_number, js_truthy, utf8
 from ...session import Session
 from .. import _kruptein
-from ..base import corrupt, decode_session
+from ..base import DEFAULT_MAX_SESSION_BYTES, check_size, corrupt, decode_session
 
 __all__ = ["FileFormat", "is_expired", "session_file_name", "session_id_from_file"]
 
@@ -118,6 +118,7 @@ class FileFormat:
         file_extension: str = ".json",
         secret: str | bytes | None = None,
         store_name: str = "FileStore",
+        max_session_bytes: int | None = DEFAULT_MAX_SESSION_BYTES,
     ) -> None:
         if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
             raise TypeError(f"ttl is a number of seconds, not {type(ttl).__name__}")
@@ -133,6 +134,7 @@ class FileFormat:
         self.ttl = ttl
         self.file_extension = file_extension
         self.store_name = store_name
+        self.max_session_bytes = max_session_bytes
         self._secret = secret
         self._directory = os.fsencode(self.path)
 
@@ -214,6 +216,7 @@ class FileFormat:
         Decryption costs one scrypt (~30 ms): run this off an event loop.
         """
         # fs.readFile(path, 'utf8'): invalid UTF-8 becomes U+FFFD; a BOM stays and fails JSON
+        check_size(self.store_name, sid, raw, self.max_session_bytes)
         text = raw.decode("utf-8", "replace")
         if self._secret is not None:
             try:

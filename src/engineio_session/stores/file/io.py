@@ -9,11 +9,15 @@ that the file is still the one it read before it renames its own over it (see
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
+import logging
 import os
 import secrets
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from ... import jsjson
 from ..._js import now_ms, utf8
@@ -23,6 +27,8 @@ from ...session import Cookie, Session
 from .format import FileFormat
 
 __all__ = ["Files"]
+
+logger = logging.getLogger("engineio_session")
 
 
 def _read(path: bytes) -> bytes | None:
@@ -72,26 +78,33 @@ def _write_temp(path: bytes, data: bytes, extension: bytes) -> bytes:
     return temp
 
 
-#: what a file was when it was read: a rename over it (Node's write-file-atomic, or ours)
-#: makes a new inode, and an in-place write changes the size or the modification time
-Identity = tuple[int, int, int, int]
+# renameat2(2): swap two names atomically (Linux 3.15+, on ext4, xfs, btrfs, tmpfs, ...)
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+_renameat2: Any = None
 
 
-def _identity(stat: os.stat_result) -> Identity:
-    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+def _exchange(first: bytes, second: bytes) -> bool:
+    """Swap the files ``first`` and ``second`` atomically: True; False where this system or
+    filesystem cannot; FileNotFoundError when either is missing."""
+    global _renameat2
+    if _renameat2 is None:
+        _renameat2 = False
+        if sys.platform.startswith("linux"):
+            with contextlib.suppress(OSError, AttributeError):
+                _renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    if _renameat2 is False:
+        return False
+    if _renameat2(_AT_FDCWD, first, _AT_FDCWD, second, _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(code, os.strerror(code), os.fsdecode(second))
 
 
-def _read_identified(path: bytes) -> tuple[bytes, Identity] | None:
-    """A file's bytes and what it was when read, or None when there is no such file."""
-    try:
-        with open(path, "rb") as file:
-            return file.read(), _identity(os.fstat(file.fileno()))
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        if error.errno == errno.ENAMETOOLONG:
-            return None
-        raise
+#: what a write back learnt: it is written; the file changed under it (read again); gone
+WRITTEN, CHANGED, GONE = "written", "changed", "gone"
 
 
 #: a write back reads again when the file changed between its read and its rename
@@ -123,31 +136,63 @@ class Files:
             finally:
                 os.close(fd)
 
-    def _swap(self, sid: str, text: str, read: Identity | None) -> bool | None:
-        """Rename a new file with ``text`` over the session's, under the lock, only if the
-        file is still the one read (``read``; None: only if there is a file at all).
+    def _swap(self, sid: str, data: bytes, expected: bytes | None) -> tuple[str, bytes]:
+        """Put a new file with ``data`` in place of the session's, under the lock, only where
+        there is one and it still holds ``expected`` (None: anything).
 
-        True: written; False: the file changed since it was read (read it again); None:
-        the file is gone (a logout): nothing is written.
+        Returns (WRITTEN, b""), (GONE, b"") (no file: a logout; nothing written), or
+        (CHANGED, what it holds now: build on it again). Where the system can, the files
+        are swapped atomically (``renameat2(RENAME_EXCHANGE)``): a file the Node app (which
+        takes no lock) deleted is never brought back, and one it wrote just before is
+        swapped back at once, within microseconds, not lost. Elsewhere the file is
+        compared, then renamed over: a write the Node app makes within those microseconds
+        is lost.
         """
         path = self.fmt.file_path(sid)
-        temp: bytes | None = _write_temp(path, self.fmt.encode(text), self._extension)
+        made = _write_temp(path, data, self._extension)
         try:
             with self._locked():
                 try:
-                    now = _identity(os.stat(path))
+                    swapped = _exchange(made, path)
                 except FileNotFoundError:
-                    return None
-                if read is not None and now != read:
-                    return False
-                assert temp is not None
-                os.replace(temp, path)
-                temp = None
-                return True
+                    return GONE, b""
+                if not swapped:
+                    return self._compare_and_rename(made, path, expected)
+                held = _read(made) or b""  # what was in place until the swap
+                if expected is None or held == expected:
+                    return WRITTEN, b""
+                return CHANGED, self._swap_back(made, path, data, held)
         finally:
-            if temp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp)
+            with contextlib.suppress(OSError):
+                os.unlink(made)
+
+    @staticmethod
+    def _compare_and_rename(made: bytes, path: bytes, expected: bytes | None) -> tuple[str, bytes]:
+        current = _read(path)
+        if current is None:
+            return GONE, b""
+        if expected is not None and current != expected:
+            return CHANGED, current
+        os.replace(made, path)
+        return WRITTEN, b""
+
+    @staticmethod
+    def _swap_back(made: bytes, path: bytes, ours: bytes, theirs: bytes) -> bytes:
+        """Another process wrote ``theirs`` before our swap: put it back in place (``made``
+        holds it now), and the newest foreign write if one came in between; what is in
+        place then."""
+        newest = theirs
+        for _ in range(UPDATE_ATTEMPTS):
+            try:
+                if not _exchange(made, path):
+                    break
+            except FileNotFoundError:
+                return b""  # deleted meanwhile: the caller finds it gone
+            back = _read(made) or b""
+            if back == ours:  # ours came back out: the foreign file is in place again
+                return newest
+            newest = back  # yet another write came in: it goes back in place next
+        return newest
 
     def make_directory(self) -> None:
         # fs.mkdirsSync(options.path): parents too, and no error if it is there
@@ -182,55 +227,55 @@ class Files:
             raise
 
     def replace(self, sid: str, text: str) -> bool:
-        """The whole file, only where there is one (a check-and-rename under the lock)."""
-        return bool(self._swap(sid, text, None))
+        """The whole file, only where there is one (a last writer wins, as Node's set)."""
+        return self._swap(sid, self.fmt.encode(text), None)[0] == WRITTEN
+
+    def _rewrite(self, sid: str, build: Callable[[Session], Session | None]) -> Session | None:
+        """Read the session, make the new one with ``build`` (None: write nothing), stamp its
+        ``__lastAccess`` (helpers.set does on every write) and put it in place, where the
+        file still holds what was read; if it changed meanwhile, build again on what it
+        held. None when there is no file."""
+        base = _read(self.fmt.file_path(sid))
+        expected = base
+        for _ in range(UPDATE_ATTEMPTS):
+            if base is None:
+                return None
+            session = build(self.fmt.decode(sid, base))
+            if session is None:
+                return None
+            session["__lastAccess"] = now_ms()
+            data = self.fmt.encode(jsjson.dumps(session, name="session"))
+            outcome, held = self._swap(sid, data, expected)
+            if outcome == GONE:
+                return None
+            if outcome == WRITTEN:
+                return session
+            base = expected = held or None
+        raise StoreError(self.fmt.store_name, f"session {short_id(sid)} kept changing")
 
     def update(self, sid: str, changes: Changes) -> Session | None:
         """Apply ``changes`` to the session the file holds now; None when it is gone or
-        expired (nothing written). Read, apply, then rename only if the file is still the
-        one read, else read again."""
-        path = self.fmt.file_path(sid)
-        for _ in range(UPDATE_ATTEMPTS):
-            found = _read_identified(path)
-            if found is None:
-                return None
-            raw, read = found
-            stored = self.fmt.decode(sid, raw)
-            if not self.fmt.readable(stored, now_ms()):
-                return None
-            merged = changes.apply(stored)
-            merged["__lastAccess"] = now_ms()  # helpers.set stamps every write
-            written = self._swap(sid, jsjson.dumps(merged, name="session"), read)
-            if written is None:
-                return None
-            if written:
-                return merged
-        raise StoreError(self.fmt.store_name, f"session {short_id(sid)} kept changing")
+        expired (nothing written)."""
+
+        def merged(stored: Session) -> Session | None:
+            return changes.apply(stored) if self.fmt.readable(stored, now_ms()) else None
+
+        return self._rewrite(sid, merged)
 
     def touch(self, sid: str, cookie: Cookie) -> bool:
         """helpers.touch: the stored session ({} when it expired) gets ``cookie``, then
         helpers.set stamps ``__lastAccess`` on *that* object and writes it; only where the
         file still is (False: gone, a logout: it is not brought back)."""
-        path = self.fmt.file_path(sid)
-        for _ in range(UPDATE_ATTEMPTS):
-            found = _read_identified(path)
-            if found is None:
-                return False
-            raw, read = found
-            stored = self.fmt.decode(sid, raw)
+
+        def touched(stored: Session) -> Session:
             # only session-file-store's own rule here: a stored session whose cookie alone
             # has expired keeps its data and gets the new cookie, as helpers.touch does
             if self.fmt.node_expired(stored, now_ms()):
-                stored = Session(sid, cookie)
-            else:
-                stored.cookie = cookie
-            stored["__lastAccess"] = now_ms()
-            written = self._swap(sid, jsjson.dumps(stored, name="session"), read)
-            if written is None:
-                return False
-            if written:
-                return True
-        raise StoreError(self.fmt.store_name, f"session {short_id(sid)} kept changing")
+                return Session(sid, cookie)
+            stored.cookie = cookie
+            return stored
+
+        return self._rewrite(sid, touched) is not None
 
     def destroy(self, sid: str) -> None:
         # fs.remove: no error when the file is not there
@@ -272,8 +317,10 @@ class Files:
             return None
         try:
             session = self.fmt.decode(sid, raw)
-        except CorruptSessionError:
-            return None  # logged by decode; never deleted
+        except CorruptSessionError as error:
+            # reap catches it: the one place that logs it
+            logger.warning("reap: %s: left in place", error.log_line())
+            return None  # never deleted
         if not self.fmt.node_expired(session, now_ms()):
             return None
         try:

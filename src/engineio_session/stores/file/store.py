@@ -19,7 +19,13 @@ from ... import jsjson
 from ..._js import now_ms
 from ...changes import Changes
 from ...session import Session
-from ..base import DEFAULT_TIMEOUT, async_deadline, store_errors, timed_out
+from ..base import (
+    DEFAULT_MAX_SESSION_BYTES,
+    DEFAULT_TIMEOUT,
+    async_deadline,
+    store_errors,
+    timed_out,
+)
 from .format import FileFormat
 from .io import Files
 
@@ -52,10 +58,16 @@ class _FileStoreBase:
         file_extension: str = ".json",
         secret: str | bytes | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        max_session_bytes: int | None = DEFAULT_MAX_SESSION_BYTES,
     ) -> None:
         self._name = type(self).__name__
         self.format = FileFormat(
-            path, ttl=ttl, file_extension=file_extension, secret=secret, store_name=self._name
+            path,
+            ttl=ttl,
+            file_extension=file_extension,
+            secret=secret,
+            store_name=self._name,
+            max_session_bytes=max_session_bytes,
         )
         self.timeout = timeout
         self._files = Files(self.format)

@@ -29,7 +29,13 @@ from typing import Any, TypeAlias
 from ..._js import now_ms, number_to_string, utf8
 from ...errors import NotificationsUnavailableError
 from ...session import Session
-from ..base import JSONSerializer, Serializer, decode_session
+from ..base import (
+    DEFAULT_MAX_SESSION_BYTES,
+    JSONSerializer,
+    Serializer,
+    check_size,
+    decode_session,
+)
 
 __all__ = [
     "CAS_SCRIPT",
@@ -147,6 +153,7 @@ class RedisFormat:
         "_prefix_units",
         "disable_touch",
         "disable_ttl",
+        "max_session_bytes",
         "prefix",
         "scan_count",
         "serializer",
@@ -163,6 +170,7 @@ class RedisFormat:
         disable_ttl: bool = False,
         disable_touch: bool = False,
         scan_count: int = 100,
+        max_session_bytes: int | None = DEFAULT_MAX_SESSION_BYTES,
         store: str = "RedisStore",
     ) -> None:
         # the constructor of connect-redis: `opts.prefix == null ? "sess:" : opts.prefix`,
@@ -173,6 +181,7 @@ class RedisFormat:
         self.serializer = serializer
         self.disable_ttl = disable_ttl
         self.disable_touch = disable_touch
+        self.max_session_bytes = max_session_bytes
         self.store = store
         # JS String.prototype.length: UTF-16 code units
         self._prefix_units = len(self.prefix.encode("utf-16-le", "surrogatepass")) // 2
@@ -293,9 +302,11 @@ class RedisFormat:
     def decode(
         self, sid: str, raw: bytes | str | None, *, now: float | None = None
     ) -> Session | None:
-        """The session GET returned, or None (no value, or expired); CorruptSessionError."""
+        """The session GET returned, or None (no value, or expired); CorruptSessionError
+        (SessionTooLargeError over ``max_session_bytes``)."""
         if not raw:
             return None
+        check_size(self.store, sid, raw, self.max_session_bytes)
         session = decode_session(self.store, sid, raw, self.serializer.parse)
         return None if session.expired(now=now) else session
 

@@ -7,7 +7,10 @@ plans, each client call bounded by ``timeout``.
 
 from __future__ import annotations
 
+import asyncio
+import random
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +18,15 @@ from ...changes import Changes
 from ...drive import Call, Plan, arun, run
 from ...errors import StoreError
 from ...session import Session
-from ..base import DEFAULT_TIMEOUT, JSONSerializer, Serializer, async_deadline, store_errors
+from ..base import (
+    DECODE_OFF_LOOP_BYTES,
+    DEFAULT_MAX_SESSION_BYTES,
+    DEFAULT_TIMEOUT,
+    JSONSerializer,
+    Serializer,
+    async_deadline,
+    store_errors,
+)
 from .client import bounded_client, is_cluster
 from .format import TTL, RedisFormat
 from .notify import AsyncSessionEnds, SessionEnds, subscribe_plan
@@ -24,7 +35,7 @@ __all__ = ["AsyncRedisStore", "RedisStore"]
 
 #: how often an update reads and tries its compare-and-set again when the session keeps
 #: changing under it (each try is one GET and one EVAL)
-UPDATE_ATTEMPTS = 16
+UPDATE_ATTEMPTS = 32
 
 
 class _RedisStoreBase:
@@ -50,6 +61,7 @@ class _RedisStoreBase:
         scan_count: int = 100,
         timeout: float | None = DEFAULT_TIMEOUT,
         enable_notifications: bool = False,
+        max_session_bytes: int | None = DEFAULT_MAX_SESSION_BYTES,
     ) -> None:
         self.client: Any = client
         self.timeout = timeout
@@ -65,6 +77,7 @@ class _RedisStoreBase:
             disable_ttl=disable_ttl,
             disable_touch=disable_touch,
             scan_count=scan_count,
+            max_session_bytes=max_session_bytes,
             store=self.name,
         )
 
@@ -91,7 +104,9 @@ class _RedisStoreBase:
     def _update(self, client: Any, sid: str, changes: Changes) -> Plan[Session | None]:
         """Read, apply ``changes``, write only if the key still holds what was read."""
         key = self.format.key(sid)
-        for _ in range(UPDATE_ATTEMPTS):
+        for attempt in range(UPDATE_ATTEMPTS):
+            if attempt:  # lost a race: wait a random moment, so two writers cannot lock-step
+                yield Call(self._pause, random.uniform(0, 0.0005 * 2 ** min(attempt, 6)))
             raw = yield Call(self._call, client.get, key)
             stored = self.format.decode(sid, raw)
             if stored is None:
@@ -167,6 +182,22 @@ class _RedisStoreBase:
     def _call(self, function: Any, *args: Any) -> Any:
         raise NotImplementedError
 
+    def _pause(self, seconds: float) -> Any:
+        raise NotImplementedError
+
+
+async def _once_more_if_stale(function: Any, args: tuple[Any, ...]) -> Any:
+    """``await function(*args)``, made once more at once if the connection failed: a pooled
+    connection that Redis closed (a restart, an idle timeout) fails its first use, and
+    redis-py drops it, so the second try runs on a fresh one. A Redis that is down fails
+    again at once; the caller's deadline bounds both."""
+    import redis
+
+    try:
+        return await function(*args)
+    except redis.ConnectionError:
+        return await function(*args)
+
 
 def _scan_node(client: Any, cursor: int, pattern: bytes, count: int, node: Any) -> Any:
     return client.scan(cursor, match=pattern, count=count, target_nodes=node)
@@ -217,6 +248,9 @@ class RedisStore(_RedisStoreBase):
     def _call(self, function: Any, *args: Any) -> Any:
         with store_errors(self.name):
             return function(*args)
+
+    def _pause(self, seconds: float) -> None:
+        time.sleep(seconds)
 
     def close(self) -> None:
         """Close the connections of the store's own client (not yours)."""
@@ -311,11 +345,22 @@ class AsyncRedisStore(_RedisStoreBase):
 
     async def _call(self, function: Any, *args: Any) -> Any:
         async with async_deadline(self.name, self.timeout):
-            return await function(*args)
+            return await _once_more_if_stale(function, args)
+
+    async def _pause(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
     async def get(self, sid: str) -> Session | None:
-        """The session stored under ``sid``, or None (none, empty, or expired)."""
-        raw = await self._call(self.client.get, self.format.key(sid))
+        """The session stored under ``sid``, or None (none, empty, or expired).
+
+        ``timeout`` bounds the whole read, decoding included; a value over
+        ``DECODE_OFF_LOOP_BYTES`` is decoded in a worker thread, so a big session does not
+        stall the event loop (one over ``max_session_bytes`` is not read at all).
+        """
+        async with async_deadline(self.name, self.timeout):
+            raw = await _once_more_if_stale(self.client.get, (self.format.key(sid),))
+            if raw is not None and len(raw) > DECODE_OFF_LOOP_BYTES:
+                return await asyncio.to_thread(self.format.decode, sid, raw)
         return self.format.decode(sid, raw)
 
     async def get_many(self, sids: Sequence[str]) -> list[Session | None]:

@@ -1,0 +1,379 @@
+"""Every decision about the sessions of a server's connections, written once, with no I/O.
+
+What happens at a handshake, a namespace connect, a reload before an event, a disconnect
+and a watcher sweep (which cookie or header, verify, load, create, required, what a store
+failure means, Set-Cookie, fire ``session``, close) is decided here, as plans
+(:mod:`engineio_session.drive`) that ask for each call they need. :class:`SessionCore`
+holds the state those decisions read and write (the live session of each connection);
+an adapter (:mod:`.engineio`, :mod:`.socketio`) says how to reach its server, and a
+driver (the sync or the async handle) makes the calls. Every branch is a plain unit test
+(tests/test_core.py steps the plans by hand).
+
+A handshake, in order:
+
+1. the session id: the cookie ``name`` (``s:<id>.<mac>``, verified with every secret),
+   else the configured ``header``; nothing unverified ever reaches the store;
+2. the store read, unless the store is known to be down (:mod:`.health`); an expired
+   session is no session;
+3. ``create``: a new session, saved, its Set-Cookie on this response, when the handshake
+   had none, the store did not fail, and the response can carry a header;
+4. ``required``: no session, no connection (401);
+5. the application's own ``connect`` handler; if it rejects, a session created in 3 is
+   destroyed again;
+6. ``session`` fires (Engine.IO; Socket.IO fires per namespace) and the watcher starts.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .drive import Call, Plan, call
+from .errors import SessionGoneError, short_id
+from .health import StoreHealth
+from .live import LiveSession, _BoundSession
+from .options import AttachOptions
+
+__all__ = ["ENVIRON_SESSION", "Exchange", "SessionCore", "is_rejection"]
+
+logger = logging.getLogger("engineio_session")
+
+#: where the session is in the handshake's environ (Socket.IO: ``sio.get_environ(sid)``)
+ENVIRON_SESSION = "engineio_session.session"
+
+#: how many sessions one watcher read asks the store for at once (``get_many``)
+SWEEP_BATCH = 500
+
+
+class Exchange:
+    """What the HTTP exchange of one handshake brings and takes, as the adapter read it.
+
+    ``cookie_header``: the Cookie header as Node's ``req.headers.cookie`` has it;
+    ``header_value``: the configured ``header``'s value; ``can_set_cookie``: whether the
+    response can still carry a header. The core adds ``set_cookie`` values and sets
+    ``rejected``; the adapter writes them on the response.
+    """
+
+    __slots__ = ("can_set_cookie", "cookie_header", "header_value", "rejected", "set_cookie")
+
+    def __init__(
+        self,
+        cookie_header: str | None,
+        header_value: str | None = None,
+        *,
+        can_set_cookie: bool = True,
+    ) -> None:
+        self.cookie_header = cookie_header
+        self.header_value = header_value
+        self.can_set_cookie = can_set_cookie
+        self.set_cookie: list[str] = []
+        self.rejected = False
+
+
+def is_rejection(result: Any) -> bool:
+    """python-engineio's rule: a ``connect`` handler's None or True accepts, anything else
+    rejects."""
+    return result is not None and result is not True
+
+
+@functools.lru_cache(maxsize=64)  # asked on every disconnect, of the same few handlers
+def accepts(handler: Callable[..., Any], count: int) -> bool:
+    """Whether ``handler`` can be called with ``count`` positional arguments."""
+    try:
+        inspect.signature(handler).bind(*range(count))
+    except TypeError:
+        return False
+    except ValueError:  # no signature (a builtin): let the call decide
+        return True
+    return True
+
+
+class SessionCore:
+    """The live sessions of a server's connections, and the plans that decide about them.
+
+    Subclasses (the adapters) provide the server: :meth:`_app`, :meth:`_fire_plan`,
+    :meth:`_close_plan`, :meth:`_publish`, :meth:`_spawn`, :meth:`_sleep`.
+    """
+
+    #: Engine.IO fires ``session`` at the handshake; Socket.IO per namespace connect
+    fires_on_handshake = True
+    #: the class of the live sessions handed out (the async handles: AsyncLiveSession)
+    live_class: type[_BoundSession] = LiveSession
+
+    def __init__(self, store: Any, options: AttachOptions) -> None:
+        self._store = store
+        self._options = options
+        self._sessions: dict[str, Any] = {}
+        self._health = StoreHealth(getattr(store, "name", None) or type(store).__name__)
+        self._watching = False
+        self._lock = threading.Lock()
+        #: the store can say when a session ends (RedisStore.subscribe_ends); False once it
+        #: said it cannot, so that is logged once
+        self._notifies = options.watch is not None and callable(
+            getattr(store, "subscribe_ends", None)
+        )
+
+    # --- what an adapter provides ------------------------------------------------------
+
+    def _app(self, event: str) -> Callable[..., Any] | None:
+        """The application's own handler of ``event``, if any."""
+        raise NotImplementedError
+
+    def _fire_plan(self, sid: str, session: Any) -> Plan[None]:
+        """Fire ``session`` at the handshake (only where ``fires_on_handshake``)."""
+        raise NotImplementedError
+
+    def _close_plan(self, sid: str) -> Plan[None]:
+        """Close the connection ``sid`` (the session is gone)."""
+        raise NotImplementedError
+
+    def _publish(self, sid: str, session: Any) -> None:
+        """Where else the connection's current session is kept (its environ)."""
+
+    def _spawn(self, plan: Plan[Any]) -> None:
+        """Run ``plan`` in the background (a thread, a greenlet, an asyncio task)."""
+        raise NotImplementedError
+
+    def _sleep(self, seconds: float) -> Any:
+        raise NotImplementedError
+
+    # --- the store, through the breaker --------------------------------------------------
+
+    def _outcome(self, reject: bool) -> str:
+        return "rejecting it" if reject else "going on without a session"
+
+    def _guarded(self, what: str, reject: bool, plan: Plan[Any]) -> Plan[tuple[Any, bool]]:
+        """Run ``plan``, which calls the store: (its result, False), or (None, True) when the
+        store failed or is known to be down (logged, with what ``reject`` makes of it)."""
+        health = self._health
+        if not health.admit():
+            health.refused(what, self._outcome(reject))
+            plan.close()
+            return None, True
+        try:
+            result = yield from plan
+        except Exception as error:
+            health.failed(error, what, self._outcome(reject))
+            return None, True
+        except BaseException:
+            health.release()
+            raise
+        health.succeeded()
+        return result, False
+
+    def _live(self, stored: Any, *, new: bool = False) -> Any:
+        return self.live_class(stored, self._store, new=new, on_gone=self._end_session)
+
+    def _load(self, session_id: str, what: str) -> Plan[tuple[Any, bool]]:
+        """The live session stored under ``session_id`` (None: none, or expired), and
+        whether the store failed."""
+        reject = self._options.reject_on_store_error()
+        stored, failed = yield from self._guarded(what, reject, call(self._store.get, session_id))
+        if stored is None or stored.expired():
+            return None, failed
+        return self._live(stored), False
+
+    # --- a handshake ------------------------------------------------------------------
+
+    def _create(self) -> Plan[tuple[Any, bool]]:
+        """``create``: a new session, saved before anything can see or name it; and
+        whether the handshake must be rejected (the save failed under ``reject``)."""
+        session = self._live(self._options.new_session(), new=True)
+        reject = self._options.reject_on_store_error()
+        _, failed = yield from self._guarded("saving a new session", reject, session._save(False))
+        if failed:
+            return None, reject
+        return session, False
+
+    def _handshake(
+        self, sid: str, environ: dict[str, Any], args: tuple[Any, ...], exchange: Exchange
+    ) -> Plan[Any]:
+        """The Engine.IO handshake of connection ``sid``: what its ``connect`` returns."""
+        options = self._options
+        session = None
+        failed = False
+        session_id = options.session_id(exchange.cookie_header, exchange.header_value)
+        if session_id is not None:
+            session, failed = yield from self._load(session_id, "the handshake")
+            if failed and options.reject_on_store_error():
+                return False
+        created = False
+        # a store that failed may hold this user's session: a new one would log them out
+        if session is None and options.create and not failed:
+            if exchange.can_set_cookie:
+                session, reject = yield from self._create()
+                if reject:
+                    return False
+                created = session is not None
+            else:
+                logger.debug("no Set-Cookie possible on this handshake: no new session")
+        if session is None and options.required_at_handshake:
+            return False
+        environ[ENVIRON_SESSION] = session
+        if session is not None:
+            self._sessions[sid] = session
+        app = self._app("connect")
+        try:
+            result = (yield Call(app, sid, environ, *args)) if app is not None else None
+        except BaseException:
+            yield from self._rejected(sid, created)
+            raise
+        if is_rejection(result):
+            yield from self._rejected(sid, created)
+            return result
+        if session is not None:
+            if created:
+                exchange.set_cookie.append(options.set_cookie(session))
+            if self.fires_on_handshake:
+                yield from self._fire_plan(sid, session)
+            self._start_watch()
+        return result
+
+    def _rejected(self, sid: str, created: bool) -> Plan[None]:
+        session = self._forget(sid)
+        if created and session is not None:
+            try:
+                yield Call(self._store.destroy, session.id)  # nobody will ever hold its cookie
+            except Exception as error:
+                what = "removing a rejected connection's new session"
+                self._health.failed(error, what, "going on")
+
+    def _fire_handler(self, handler: Callable[..., Any] | None, *args: Any) -> Plan[None]:
+        """Call a ``session`` handler; its failure is logged, never the connection's end."""
+        if handler is None:
+            return
+        try:
+            yield Call(handler, *args)
+        except Exception:
+            logger.exception("session handler error")
+
+    # --- events and the end of a connection ----------------------------------------------
+
+    def _refresh(self, sid: str) -> Plan[bool]:
+        """``reload=True``: swap in the store's current session before a message or event.
+
+        A new object, so a handler still running on the previous one keeps a consistent
+        view. False (and the connection closed) when the session is gone; True when the
+        store failed (the connection keeps the session it has).
+        """
+        session = self._sessions.get(sid)
+        if session is None:
+            return True
+        fresh, failed = yield from self._load(session.id, "a reload")
+        if failed:
+            return True
+        if fresh is None:
+            self._end(sid, "the reload before an event")
+            return False
+        if self._sessions.get(sid) is session:
+            self._sessions[sid] = fresh
+            self._publish(sid, fresh)
+        return True
+
+    def _message(self, sid: str, data: Any) -> Plan[Any]:
+        """An Engine.IO message with ``reload``: reload, then the application's handler."""
+        if self._options.reload and sid in self._sessions and not (yield from self._refresh(sid)):
+            return None
+        app = self._app("message")
+        return (yield Call(app, sid, data)) if app is not None else None
+
+    def _disconnection(self, sid: str, args: tuple[Any, ...]) -> Plan[Any]:
+        """The application's ``disconnect`` handler, then the session forgotten (and saved
+        with ``auto_save`` if it changed; never brought back if the store lost it)."""
+        app = self._app("disconnect")
+        try:
+            if app is None:
+                return None
+            # python-engineio >= 4.11 passes a reason; a legacy handler takes only the sid
+            if args and not accepts(app, 1 + len(args)):
+                args = ()
+            return (yield Call(app, sid, *args))
+        finally:
+            session = self._forget(sid)
+            if (
+                session is not None
+                and self._options.auto_save
+                and not session.destroyed
+                and session.modified
+            ):
+                try:
+                    yield from session._save(False)
+                except SessionGoneError:
+                    pass  # logged out meanwhile: not brought back
+                except Exception as error:
+                    self._health.failed(error, "the auto-save on disconnect", "going on")
+
+    def _forget(self, sid: str) -> Any:
+        session = self._sessions.pop(sid, None)
+        if session is not None:
+            self._publish(sid, None)
+        return session
+
+    def _end(self, sid: str, why: str) -> None:
+        """The session is gone: forget it and close the connection (in the background, as a
+        close waits for the client to take its last packets)."""
+        session = self._forget(sid)
+        if session is not None:
+            session.destroyed = True
+            logger.info(
+                "session %s is gone (seen by %s): disconnecting %s", short_id(session.id), why, sid
+            )
+        self._spawn(self._close_plan(sid))
+
+    def _end_session(self, session_id: str) -> None:
+        """A live session found its session gone (a save, touch or reload): close every
+        connection that holds it."""
+        for sid in self._live_by_id((session_id,)).get(session_id, ()):
+            self._end(sid, "a write back")
+
+    # --- the watcher's reads ------------------------------------------------------------
+
+    def _live_by_id(self, only: Iterable[str] | None = None) -> dict[str, list[str]]:
+        """The Engine.IO sids of each live session id (tabs share a session), all or ``only``."""
+        wanted = None if only is None else set(only)
+        by_id: dict[str, list[str]] = {}
+        for sid, session in list(self._sessions.items()):
+            if wanted is None or session.id in wanted:
+                by_id.setdefault(session.id, []).append(sid)
+        return by_id
+
+    def _reload(self, by_id: dict[str, list[str]], why: str) -> Plan[list[str] | None]:
+        """Read the sessions of ``by_id`` (``get_many``, in batches); end the connections of
+        those gone. The sids ended, or None when the store failed."""
+        ended: list[str] = []
+        ids = list(by_id)
+        for start in range(0, len(ids), SWEEP_BATCH):
+            batch = ids[start : start + SWEEP_BATCH]
+            read = call(self._store.get_many, batch)
+            found, failed = yield from self._guarded("the watch", False, read)
+            if failed:
+                return None
+            for session_id, current in zip(batch, found, strict=True):
+                if current is None or current.expired():
+                    for sid in by_id[session_id]:
+                        self._end(sid, why)
+                        ended.append(sid)
+        return ended
+
+    def _start_watch(self) -> None:
+        if self._options.watch is None:
+            return
+        with self._lock:
+            if self._watching:
+                return
+            self._watching = True
+        from .watch import watch_loop
+
+        self._spawn(watch_loop(self))
+
+    def _keep_watching(self) -> bool:
+        """Whether the watcher goes on: False (and it stops) once no session is live."""
+        with self._lock:
+            if not self._sessions:
+                self._watching = False
+                return False
+            return True

@@ -1,0 +1,287 @@
+"""Where ``attach`` meets python-engineio: the public routes it takes, and the few internals
+it still needs, all here (tests/test_hooks.py probes each one's behaviour on the installed
+version, and the attach tests run against the oldest declared release, 4.9).
+
+Public routes:
+
+- ``server.handle_request`` is looked up on the instance on every request by
+  ``engineio.WSGIApp``, ``engineio.ASGIApp`` and python-socketio's servers: wrapping it
+  (:func:`wrap_handle_request`) gives each handshake its :class:`~..core.Exchange`, read from
+  the request as Node reads it (the WSGI environ; the raw ASGI ``scope["headers"]``), and
+  writes what the core decided on the response (``Set-Cookie``; under ASGI a rejected
+  websocket-only handshake answered with HTTP 401 through the ``websocket.http.response``
+  extension) through the WSGI ``start_response`` and the ASGI ``send`` it was given.
+- ``server.async_mode``, ``start_background_task``, ``sleep``, ``disconnect``,
+  ``is_asyncio_based``, ``on``.
+
+Internals, for want of a public route:
+
+- ``server.handlers``: a dict that ``on()`` writes and every dispatch reads. It is replaced
+  by :class:`HandlerSlots`, which keeps our wrappers in the ``connect`` and ``disconnect``
+  (and, for ``reload=True``, ``message``) slots and the application's handlers aside, so
+  an application handler registered before or after ``attach`` still runs. There is no
+  public hook around a server's own ``connect`` handler.
+- ``server.event_names``: the names ``on()`` accepts; ``session`` is added on the instance.
+- aiohttp: the route is bound to ``handle_request`` when the application calls
+  ``eio.attach(app)``, possibly before ``attach`` runs, so the request is read from the
+  environ's ``aiohttp.request`` and the Set-Cookie added by the request's
+  ``_prepare_hook`` (aiohttp's ``on_response_prepare`` signal is frozen once the
+  application starts, and ``attach`` never sees the application).
+- An upgraded asyncio socket's ``upgraded`` and ``queue`` (:func:`end_websocket`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from ..core import Exchange
+
+__all__ = [
+    "HandlerSlots",
+    "check_server",
+    "current_exchange",
+    "end_websocket",
+    "environ_exchange",
+    "pin_handlers",
+    "wrap_handle_request",
+]
+
+Handler = Callable[..., Any]
+
+#: the exchange of the handshake being handled in this context (thread, greenlet, task)
+_EXCHANGE: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar(
+    "engineio_session_exchange", default=None
+)
+
+
+def check_server(eio: Any) -> None:
+    """TypeError unless ``eio`` looks like a python-engineio server ``attach`` can hook."""
+    for attribute in ("handlers", "event_names", "is_asyncio_based", "async_mode", "on"):
+        if not hasattr(eio, attribute):
+            raise TypeError(
+                f"attach() takes an engineio.Server, engineio.AsyncServer, socketio.Server or "
+                f"socketio.AsyncServer, not {type(eio).__name__}"
+            )
+    if not isinstance(eio.handlers, dict):
+        raise TypeError(f"{type(eio).__name__}.handlers is not a dict: unsupported version")
+
+
+class HandlerSlots(dict[str, Handler]):
+    """A server's ``handlers`` dict whose ``pinned`` slots always hold our wrappers.
+
+    What the application registers for a pinned event (before or after ``attach``, through
+    ``on()`` or by writing the dict) lands in ``app`` and the wrapper calls it from there.
+
+    >>> slots = HandlerSlots({"connect": print}, {"connect": repr})
+    >>> slots["connect"] is repr, slots.app["connect"] is print
+    (True, True)
+    >>> slots["connect"] = len
+    >>> slots["connect"] is repr, slots.app["connect"] is len
+    (True, True)
+    """
+
+    def __init__(self, original: dict[str, Handler], pinned: dict[str, Handler]) -> None:
+        super().__init__(original)
+        self.app: dict[str, Handler] = {}
+        self.pinned = dict(pinned)
+        for event, wrapper in pinned.items():
+            if event in original:
+                self.app[event] = original[event]
+            super().__setitem__(event, wrapper)
+
+    def __setitem__(self, event: str, handler: Handler) -> None:
+        if event in self.pinned:
+            self.app[event] = handler
+        else:
+            super().__setitem__(event, handler)
+
+    def __delitem__(self, event: str) -> None:
+        if event in self.pinned:
+            del self.app[event]
+        else:
+            super().__delitem__(event)
+
+    def pop(self, event: str, *default: Any) -> Any:
+        if event in self.pinned:
+            return self.app.pop(event, *default)
+        return super().pop(event, *default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for event, handler in dict(*args, **kwargs).items():
+            self[event] = handler
+
+    def setdefault(self, event: str, default: Any = None) -> Any:
+        if event in self.pinned:
+            return self.app.setdefault(event, default)
+        return super().setdefault(event, default)
+
+
+def pin_handlers(
+    eio: Any, wrappers: dict[str, Handler], extra_events: Iterable[str] = ()
+) -> HandlerSlots:
+    """Install :class:`HandlerSlots` on an engineio server; allow ``extra_events`` in ``on()``."""
+    if isinstance(eio.handlers, HandlerSlots):
+        raise RuntimeError("engineio_session.attach() was already called on this server")
+    slots = HandlerSlots(eio.handlers, wrappers)
+    eio.handlers = slots
+    names = list(eio.event_names)
+    for event in extra_events:
+        if event not in names:
+            names.append(event)
+    eio.event_names = names
+    return slots
+
+
+# --- reading the request --------------------------------------------------------------------
+
+
+def _transport(query: str) -> str:
+    """The transport a handshake opens with, read as python-engineio reads it (``parse_qs``,
+    first value, ``polling`` by default)."""
+    transport: str = parse_qs(query).get("transport", ["polling"])[0]
+    return transport
+
+
+def _wsgi_header(environ: dict[str, Any], name: str | None) -> str | None:
+    if name is None:
+        return None
+    value = environ.get("HTTP_" + name.upper().replace("-", "_"))
+    return value if isinstance(value, str) else None
+
+
+def _raw_header(raw: Iterable[tuple[bytes, bytes]], wanted: bytes, joiner: str) -> str | None:
+    """A header from raw (name, value) pairs as Node's ``req.headers`` has it: latin-1,
+    repeated ones joined (``"; "`` for Cookie, ``", "`` for the rest)."""
+    values = [value.decode("latin-1") for key, value in raw if key.lower() == wanted]
+    return joiner.join(values) if values else None
+
+
+def _raw_exchange(
+    raw: Iterable[tuple[bytes, bytes]], header: str | None, can_set_cookie: bool
+) -> Exchange:
+    pairs = list(raw)
+    value = None
+    if header is not None:
+        value = _raw_header(pairs, header.lower().encode("latin-1"), ", ")
+    return Exchange(_raw_header(pairs, b"cookie", "; "), value, can_set_cookie=can_set_cookie)
+
+
+def current_exchange() -> Exchange | None:
+    """The exchange :func:`wrap_handle_request` made for the handshake being handled."""
+    return _EXCHANGE.get()
+
+
+def environ_exchange(environ: dict[str, Any], header: str | None) -> Exchange:
+    """The exchange of a handshake no wrapper saw, from its environ.
+
+    aiohttp: the raw headers of ``environ["aiohttp.request"]``; a Set-Cookie is possible
+    where the request has the ``_prepare_hook`` :func:`add_aiohttp_header` uses. Any other
+    server: the WSGI keys (the ASGI and aiohttp drivers join repeated headers with ``,``,
+    which hides cookies, hence the raw headers where there are), and no Set-Cookie.
+    """
+    request = environ.get("aiohttp.request")
+    raw = getattr(request, "raw_headers", None)
+    if raw is not None:
+        return _raw_exchange(raw, header, hasattr(request, "_prepare_hook"))
+    return Exchange(environ.get("HTTP_COOKIE"), _wsgi_header(environ, header), can_set_cookie=False)
+
+
+def add_aiohttp_header(environ: dict[str, Any], name: str, value: str) -> None:
+    """Add a header to an aiohttp handshake's response, polling or websocket alike, through
+    the request's ``_prepare_hook`` (called with the response just before it is sent)."""
+    request = environ["aiohttp.request"]
+    previous = request._prepare_hook
+
+    async def prepare_hook(response: Any) -> Any:
+        response.headers.add(name, value)
+        return await previous(response)
+
+    request._prepare_hook = prepare_hook
+
+
+# --- the response -------------------------------------------------------------------------
+
+
+def wrap_handle_request(eio: Any, header: str | None) -> None:
+    """Wrap ``eio.handle_request`` (on the instance) so each handshake under WSGI or ASGI has
+    its :class:`Exchange` in this context, and its response carries what the core decided."""
+    original = eio.handle_request
+    if not eio.is_asyncio_based():
+
+        def handle_wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            can_set = _transport(environ.get("QUERY_STRING", "")) != "websocket"
+            exchange = Exchange(
+                environ.get("HTTP_COOKIE"), _wsgi_header(environ, header), can_set_cookie=can_set
+            )
+
+            def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+                if exchange.set_cookie:
+                    headers = [*headers, *(("Set-Cookie", c) for c in exchange.set_cookie)]
+                return start_response(status, headers, *exc_info)
+
+            token = _EXCHANGE.set(exchange)
+            try:
+                return original(environ, start)
+            finally:
+                _EXCHANGE.reset(token)
+
+        eio.handle_request = handle_wsgi
+        return
+    if eio.async_mode != "asgi":
+        return  # aiohttp and the rest: environ_exchange
+
+    async def handle_asgi(scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        exchange = _raw_exchange(scope.get("headers") or (), header, True)
+        token = _EXCHANGE.set(exchange)
+        try:
+            return await original(scope, receive, _asgi_send(scope, send, exchange))
+        finally:
+            _EXCHANGE.reset(token)
+
+    eio.handle_request = handle_asgi
+
+
+def _asgi_send(scope: dict[str, Any], send: Any, exchange: Exchange) -> Any:
+    can_401 = scope.get("type") == "websocket" and "websocket.http.response" in (
+        scope.get("extensions") or {}
+    )
+
+    async def send_with_session(message: dict[str, Any]) -> Any:
+        kind = message.get("type")
+        if exchange.set_cookie and kind in ("http.response.start", "websocket.accept"):
+            cookies = [(b"set-cookie", c.encode("latin-1")) for c in exchange.set_cookie]
+            message = {**message, "headers": [*message.get("headers", []), *cookies]}
+        elif kind == "websocket.close" and exchange.rejected and can_401:
+            exchange.rejected = False  # once: the pre-accept close is the rejection
+            await send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": 401,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            return await send({"type": "websocket.http.response.body", "body": b'"Unauthorized"'})
+        return await send(message)
+
+    return send_with_session
+
+
+# --- closing -------------------------------------------------------------------------------
+
+
+def end_websocket(socket: Any) -> None:
+    """After ``await eio.disconnect(sid)``, end an upgraded asyncio socket's websocket too.
+
+    python-engineio's sync socket ends its websocket writer after the CLOSE packet (it queues
+    a ``None``); the asyncio one does not, so the websocket stays open until the ping
+    timeout. engine.io-client handles a CLOSE packet only on polling and waits for the
+    websocket to close, so a browser would not notice for about 45 s. Queue the ``None``
+    that ends the writer, as the sync socket does.
+    """
+    if socket is not None and getattr(socket, "upgraded", False):
+        queue = getattr(socket, "queue", None)
+        if queue is not None:
+            queue.put_nowait(None)
