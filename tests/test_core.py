@@ -183,9 +183,16 @@ def test_store_failure_admits_or_rejects() -> None:
         assert result is False and "never" not in app_calls
 
 
+def test_a_fast_failure_leaves_the_store_open_to_calls() -> None:
+    core = Core()
+    handshake(core, Exchange(cookie()), {"get": DOWN})  # refused at once: asking is cheap
+    made, _, _ = handshake(core, Exchange(cookie()), {"get": stored()}, sid="eio2")
+    assert len(made) == 1 and "eio2" in core._sessions
+
+
 def test_a_store_known_down_is_not_asked_while_a_probe_is_out() -> None:
     core = Core()
-    handshake(core, Exchange(cookie()), {"get": DOWN})  # the store is down now
+    core._health.failed(DOWN, "the handshake", "going on", 2.0)  # a timeout: it is down now
     probe = core._handshake("eio2", {}, (), Exchange(cookie()))
     assert probe.send(None) == Call(core.store.get, "abc")  # one call goes, as a probe...
     made, result, _ = handshake(core, Exchange(cookie()), {}, sid="eio3")

@@ -62,9 +62,11 @@ class Backend:
             return (AsyncFileStore if is_async else FileStore)(self.path)
         if is_async:
             client = self.target.async_client()
+            store = AsyncRedisStore(client, prefix=self.target.prefix)
             if on_this_loop:
+                self.closers.append(lambda: self.loop.run_until_complete(store.aclose()))
                 self.closers.append(lambda: self.loop.run_until_complete(client.aclose()))
-            return AsyncRedisStore(client, prefix=self.target.prefix)
+            return store
         store = RedisStore(self.target.sync_client(), prefix=self.target.prefix)
         self.closers.append(store.close)
         return store
@@ -155,6 +157,7 @@ def test_auto_save_after_a_node_logout_leaves_the_user_logged_out(
         driver.close_connection(eio_sid)
     finally:
         if isinstance(store, AsyncRedisStore):
+            driver.run(store.aclose())
             driver.run(store.client.aclose())
         driver.close()
     assert backend.run(backend.store(is_async).get(sid)) is None

@@ -29,6 +29,7 @@ import functools
 import inspect
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -154,10 +155,11 @@ class SessionCore:
             health.refused(what, self._outcome(reject))
             plan.close()
             return None, True
+        started = time.monotonic()
         try:
             result = yield from plan
         except Exception as error:
-            health.failed(error, what, self._outcome(reject))
+            health.failed(error, what, self._outcome(reject), time.monotonic() - started)
             return None, True
         except BaseException:
             health.release()

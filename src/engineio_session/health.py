@@ -1,12 +1,13 @@
 """Whether a store is known to be down, and a log of its failures that stays small.
 
 A handle asks :meth:`StoreHealth.admit` before each store call. While the store answers,
-every call goes through. Once a call failed for want of the store (a refused connection, a
-timeout: a :class:`~engineio_session.errors.StoreError`), the store counts as down: one call
-at a time goes through as a probe, and every other call is refused at once, so handshakes
-during an outage answer in milliseconds, whatever the client's own timeouts and retries.
-The first call that succeeds closes the breaker; there is no timer, so once the store
-answers again the next call finds it.
+or fails fast (a refused connection: the call cost milliseconds), every call goes through,
+so the first call after the store comes back finds it. Once a call failed slowly for want
+of the store (it took :data:`SLOW_FAILURE` seconds or more: a timeout, a client's retries
+with backoff), the store counts as down: one call at a time goes through as a probe, and
+every other call is refused at once, so handshakes during such an outage answer in
+milliseconds, whatever the client's own timeouts and retries. The first call that
+succeeds, or fails fast, closes the breaker; there is no timer.
 
 Failures are logged one line per :data:`LOG_INTERVAL` at most, the lines in between
 counted and the count given on the next line and when the store answers again. A line
@@ -26,12 +27,14 @@ import time
 
 from .errors import CorruptSessionError, SessionError, StoreError
 
-__all__ = ["LOG_INTERVAL", "MAX_REASON", "StoreHealth", "describe", "is_outage"]
+__all__ = ["LOG_INTERVAL", "MAX_REASON", "SLOW_FAILURE", "StoreHealth", "describe", "is_outage"]
 
 logger = logging.getLogger("engineio_session")
 
 #: seconds between two log lines about the failures of one store
 LOG_INTERVAL = 10.0
+#: seconds a failed store call must have taken to open the breaker
+SLOW_FAILURE = 0.1
 #: the longest reason a log line gives (a driver's message could be long)
 MAX_REASON = 300
 
@@ -93,14 +96,14 @@ class StoreHealth:
 
     def succeeded(self) -> None:
         """The store answered: it is up."""
-        if not self.down:  # the common case, no lock
+        if not self._failures:  # the common case, no lock
             return
         with self._lock:
-            was_down, self.down, self._probing = self.down, False, False
+            self.down, self._probing = False, False
             failures, self._failures = self._failures, 0
             unlogged, self._unlogged = self._unlogged, 0
             seconds = time.monotonic() - self._down_since
-        if was_down:
+        if failures:
             logger.warning(
                 "%s answers again, after %d failed calls in %.1f s%s",
                 self.store,
@@ -109,15 +112,16 @@ class StoreHealth:
                 f" ({unlogged} not logged one by one)" if unlogged else "",
             )
 
-    def failed(self, error: BaseException, what: str, outcome: str) -> None:
-        """A call failed: log it (or count it), and mark the store down on an outage."""
+    def failed(self, error: BaseException, what: str, outcome: str, seconds: float = 0.0) -> None:
+        """A call failed after ``seconds``: log it (or count it); a slow outage marks the
+        store down, a fast failure closes the breaker (asking costs nothing)."""
         now = time.monotonic()
         with self._lock:
             self._probing = False
+            if not self.down and self._failures == 0:
+                self._down_since = now
             if is_outage(error):
-                if not self.down:
-                    self._down_since = now
-                self.down = True
+                self.down = seconds >= SLOW_FAILURE
             self._failures += 1
             if now < self._next_line:
                 self._unlogged += 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["bounded_client", "db_of", "is_cluster"]
+__all__ = ["bounded_async_client", "bounded_client", "db_of", "is_cluster"]
 
 
 # The connection settings a store's own client copies from the user's: where Redis is,
@@ -96,6 +96,34 @@ def bounded_client(client: Any, timeout: float | None) -> Any:
         **settings,
     )
     return redis.Redis(connection_pool=own_pool)
+
+
+def bounded_async_client(client: Any, timeout: float | None) -> Any:
+    """:func:`bounded_client` for ``redis.asyncio.Redis``: its own pool made from the
+    user's settings, whose connections fail a refused or reset connection after one more
+    try at once instead of redis-py's retries with backoff, so a Redis that is down costs a
+    handshake milliseconds, not the whole ``timeout``. The user's client itself when it
+    cannot be copied safely (a cluster, a Sentinel or custom pool): its own retries apply.
+    """
+    if timeout is None or is_cluster(client):
+        return client
+    import redis
+    import redis.asyncio
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    pool = client.connection_pool
+    if type(pool) not in (redis.asyncio.ConnectionPool, redis.asyncio.BlockingConnectionPool):
+        return client
+    settings = _settings(pool.connection_kwargs, timeout)
+    settings["retry"] = Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+    settings["retry_on_error"] = []
+    own_pool = redis.asyncio.ConnectionPool(
+        connection_class=pool.connection_class,
+        max_connections=pool.max_connections,
+        **settings,
+    )
+    return redis.asyncio.Redis(connection_pool=own_pool)
 
 
 def is_cluster(client: Any) -> bool:

@@ -27,7 +27,7 @@ from ..base import (
     async_deadline,
     store_errors,
 )
-from .client import bounded_client, is_cluster
+from .client import bounded_async_client, bounded_client, is_cluster
 from .format import TTL, RedisFormat
 from .notify import AsyncSessionEnds, SessionEnds, subscribe_plan
 
@@ -338,10 +338,26 @@ class AsyncRedisStore(_RedisStoreBase):
 
     The same options and rules as :class:`RedisStore`. Each client call runs under an
     ``asyncio.timeout(timeout)``: past it, or on any failure, StoreError naming
-    ``AsyncRedisStore``. Your client is used as it is.
+    ``AsyncRedisStore``. As :class:`RedisStore` does, the store calls through a client of
+    its own made from your client's settings on first use (your client is left as it
+    is): a refused or reset connection is tried once more at once, never with redis-py's
+    backoff, so while Redis is down a call fails in milliseconds. A cluster, Sentinel or
+    custom pool is used as it is. ``aclose()`` closes the store's connections.
     """
 
     name = "AsyncRedisStore"
+
+    def _redis(self) -> Any:
+        calls = self._calls
+        if calls is None:
+            calls = self._calls = bounded_async_client(self.client, self.timeout)
+        return calls
+
+    async def aclose(self) -> None:
+        """Close the connections of the store's own client (not yours)."""
+        calls, self._calls = self._calls, None
+        if calls is not None and calls is not self.client:
+            await calls.aclose()
 
     async def _call(self, function: Any, *args: Any) -> Any:
         async with async_deadline(self.name, self.timeout):
@@ -358,54 +374,54 @@ class AsyncRedisStore(_RedisStoreBase):
         stall the event loop (one over ``max_session_bytes`` is not read at all).
         """
         async with async_deadline(self.name, self.timeout):
-            raw = await _once_more_if_stale(self.client.get, (self.format.key(sid),))
+            raw = await _once_more_if_stale(self._redis().get, (self.format.key(sid),))
             if raw is not None and len(raw) > DECODE_OFF_LOOP_BYTES:
                 return await asyncio.to_thread(self.format.decode, sid, raw)
         return self.format.decode(sid, raw)
 
     async def get_many(self, sids: Sequence[str]) -> list[Session | None]:
         """See :meth:`RedisStore.get_many`."""
-        return await arun(self._get_many(self.client, sids))
+        return await arun(self._get_many(self._redis(), sids))
 
     async def set(self, sid: str, session: Session) -> None:
         """See :meth:`RedisStore.set`."""
-        await arun(self._set(self.client, sid, session))
+        await arun(self._set(self._redis(), sid, session))
 
     async def update(self, sid: str, changes: Changes) -> Session | None:
         """See :meth:`RedisStore.update`."""
-        return await arun(self._update(self.client, sid, changes))
+        return await arun(self._update(self._redis(), sid, changes))
 
     async def replace(self, sid: str, session: Session) -> bool:
         """See :meth:`RedisStore.replace`."""
-        return await arun(self._replace(self.client, sid, session))
+        return await arun(self._replace(self._redis(), sid, session))
 
     async def touch(self, sid: str, session: Session) -> bool:
         """See :meth:`RedisStore.touch`."""
-        return await arun(self._touch(self.client, sid, session))
+        return await arun(self._touch(self._redis(), sid, session))
 
     async def destroy(self, sid: str) -> None:
         """See :meth:`RedisStore.destroy`."""
-        await self._call(self.client.delete, self.format.key(sid))
+        await self._call(self._redis().delete, self.format.key(sid))
 
     async def ids(self) -> list[str]:
         """See :meth:`RedisStore.ids`."""
-        return await arun(self._ids(self.client))
+        return await arun(self._ids(self._redis()))
 
     async def length(self) -> int:
         """See :meth:`RedisStore.length`."""
-        return await arun(self._length(self.client))
+        return await arun(self._length(self._redis()))
 
     async def all(self) -> list[Session]:
         """See :meth:`RedisStore.all`."""
-        return await arun(self._all(self.client))
+        return await arun(self._all(self._redis()))
 
     async def clear(self) -> None:
         """See :meth:`RedisStore.clear`."""
-        await arun(self._clear(self.client))
+        await arun(self._clear(self._redis()))
 
     async def subscribe_ends(self, *, keepalive: float = 30.0) -> AsyncSessionEnds:
         """:meth:`RedisStore.subscribe_ends`, on a connection of your client's pool."""
         async with async_deadline(self.name, self.timeout):
-            plan = subscribe_plan(self, self.client, AsyncSessionEnds, keepalive)
+            plan = subscribe_plan(self, self._redis(), AsyncSessionEnds, keepalive)
             ends: AsyncSessionEnds = await arun(plan)
         return ends
