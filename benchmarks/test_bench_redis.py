@@ -19,6 +19,7 @@ import pytest
 import redis
 import redis.asyncio
 
+from engineio_session.live import AsyncLiveSession, LiveSession
 from engineio_session.session import Session
 from engineio_session.stores import AsyncRedisStore, RedisStore
 from tests import services
@@ -140,5 +141,64 @@ def test_redis_get(
     try:
         assert benchmark.pedantic(run, rounds=10, warmup_rounds=2) == COUNT
         record(row, benchmark, COUNT, node_times[node_key])
+    finally:
+        close()
+
+
+@pytest.mark.parametrize("replace", [False, True], ids=["merge", "replace"])
+@pytest.mark.parametrize("awaited", [False, True], ids=["sync", "async"])
+def test_redis_save(
+    replace: bool,
+    awaited: bool,
+    benchmark: Any,
+    sessions: tuple[str, str, list[str]],
+    node_times: dict[str, Any],
+) -> None:
+    """What a save costs: ``save()`` sends this side's changes (one GET and one EVAL of
+    the compare-and-set script), ``save(replace=True)`` the whole session (``SET ... XX``),
+    beside connect-redis's ``set`` (the whole session, as express-session saves)."""
+    url, prefix, sids = sessions
+    kind = "async" if awaited else "sync"
+    how = "save(replace=True): SET XX" if replace else "save(): GET + compare-and-set"
+    row = f"{kind} {how} vs connect-redis set"
+    if awaited:
+        loop = asyncio.new_event_loop()
+        client: Any = redis.asyncio.Redis.from_url(url)
+        store: Any = AsyncRedisStore(client, prefix=prefix)
+        lives = [
+            AsyncLiveSession(loop.run_until_complete(store.get(sid)), store) for sid in sids
+        ]
+
+        async def save_all() -> int:
+            for n, live in enumerate(lives):
+                live["lastSeen"] = n + 1
+                await live.save(replace=replace)
+            return len(lives)
+
+        def run() -> int:
+            return loop.run_until_complete(save_all())
+
+        def close() -> None:
+            loop.run_until_complete(store.aclose())
+            loop.run_until_complete(client.aclose())
+            loop.close()
+    else:
+        client = redis.Redis.from_url(url)
+        store = RedisStore(client, prefix=prefix)
+        sync_lives = [LiveSession(store.get(sid), store) for sid in sids]
+
+        def run() -> int:
+            for n, live in enumerate(sync_lives):
+                live["lastSeen"] = n + 1
+                live.save(replace=replace)
+            return len(sync_lives)
+
+        def close() -> None:
+            store.close()
+            client.close()
+
+    try:
+        assert benchmark.pedantic(run, rounds=10, warmup_rounds=2) == COUNT
+        record(row, benchmark, COUNT, node_times["set_us"])
     finally:
         close()
