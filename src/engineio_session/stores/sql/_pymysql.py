@@ -18,7 +18,7 @@ import pymysql
 from pymysql.constants import CLIENT
 
 from ._async import AsyncOwnPool, AsyncSingle, AsyncSource
-from ._sync import OwnPool, Single, Source
+from ._sync import OwnPool, Single, Source, connect_within
 
 __all__ = ["async_source", "connect_args", "sync_source"]
 
@@ -108,9 +108,14 @@ def sync_source(client: Any, pool_size: int) -> Source:
         args = connect_args(client)
 
         def connect(timeout: float | None) -> Any:
-            bound = {} if timeout is None else {"connect_timeout": max(timeout, 0.001)}
             make: Any = pymysql.connect  # the stubs cannot follow **args
-            return make(**args, **bound)
+            if timeout is None:
+                return make(**args)
+            # PyMySQL's connect_timeout bounds only the TCP connect, not the greeting that
+            # follows: the whole handshake runs bounded, and the socket reads of a
+            # connection it leaves behind end on their own
+            bound = {"connect_timeout": max(timeout, 0.001), "read_timeout": max(timeout, 1.0)}
+            return connect_within(lambda: make(**args, **bound), timeout, SyncDriver.close)
 
         return OwnPool(connect, SyncDriver(), pool_size)
     if isinstance(client, pymysql.connections.Connection):

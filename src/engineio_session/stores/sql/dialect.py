@@ -131,10 +131,10 @@ class Dialect:
 
     def missing_table(self, error: BaseException) -> bool:
         """Whether a driver's error says the table (or its schema) does not exist."""
-        code = getattr(error, "sqlstate", None)  # psycopg
-        if code is None and error.args and isinstance(error.args[0], int):
-            code = error.args[0]  # PyMySQL / aiomysql: (errno, message)
-        if code in self._missing_table_codes:
+        codes = {getattr(error, "sqlstate", None)}  # psycopg (PyMySQL sets one too)
+        if error.args and isinstance(error.args[0], int):
+            codes.add(error.args[0])  # PyMySQL / aiomysql: (errno, message)
+        if not codes.isdisjoint(self._missing_table_codes):
             return True
         # sqlite3: OperationalError("no such table: sessions")
         return self.name == "SQLite" and str(error).startswith("no such table")
