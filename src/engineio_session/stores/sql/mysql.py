@@ -67,8 +67,6 @@ from typing import Any
 
 from ...session import Session
 from ..base import DEFAULT_TIMEOUT
-from ._async import AsyncRunner
-from ._sync import SyncRunner
 from .dialect import MYSQL
 from .format import SQLFormat, Statement
 from .runner import Settings
@@ -170,6 +168,7 @@ class _MySQLStore:
     """The constructor both MySQL stores share; the shell picks the runner."""
 
     _setup: Any
+    _runner_for: Any
 
     def __init__(
         self,
@@ -195,10 +194,6 @@ class _MySQLStore:
         settings = Settings(fmt.store, MYSQL, fmt.label, timeout)
         self._setup(fmt, self._runner_for(_pymysql, client, settings, pool_size), create_table)
 
-    @staticmethod
-    def _runner_for(glue: Any, client: Any, settings: Settings, pool_size: int) -> Any:
-        raise NotImplementedError
-
 
 def _by_id(sessions: list[Session]) -> dict[str, Session]:
     return {session.id: session for session in sessions}
@@ -213,10 +208,6 @@ class MySQLStore(_MySQLStore, SyncSQLStore):
     store's own connections, closed by :meth:`close`) or a ``pymysql.Connection``. Each
     call is bounded by ``timeout`` (a watchdog shuts a hung connection down).
     """
-
-    @staticmethod
-    def _runner_for(glue: Any, client: Any, settings: Settings, pool_size: int) -> Any:
-        return SyncRunner(settings, glue.sync_source(client, pool_size), glue.SyncDriver())
 
     def all(self) -> dict[str, Session]:
         """``all()``: ``{session_id: session}`` of every live row."""
@@ -238,10 +229,6 @@ class AsyncMySQLStore(_MySQLStore, AsyncSQLStore):
     ``aiomysql.Connection`` or an ``aiomysql.Pool``. Each call runs under
     ``asyncio.timeout(timeout)``. ``await store.aclose()`` (or ``async with``).
     """
-
-    @staticmethod
-    def _runner_for(glue: Any, client: Any, settings: Settings, pool_size: int) -> Any:
-        return AsyncRunner(settings, glue.async_source(client, pool_size), glue.AsyncDriver())
 
     async def all(self) -> dict[str, Session]:
         """See :meth:`MySQLStore.all`."""

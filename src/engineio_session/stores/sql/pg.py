@@ -79,8 +79,6 @@ from typing import Any
 
 from ...session import Session
 from ..base import DEFAULT_TIMEOUT, logger
-from ._async import AsyncRunner
-from ._sync import SyncRunner
 from .dialect import POSTGRES
 from .format import SQLFormat, Statement
 from .runner import Settings
@@ -198,6 +196,7 @@ class _PGStore:
     """The constructor both PostgreSQL stores share; the shell picks the runner."""
 
     _setup: Any
+    _runner_for: Any
 
     def __init__(
         self,
@@ -225,10 +224,6 @@ class _PGStore:
         settings = Settings(fmt.store, POSTGRES, fmt.label, timeout)
         self._setup(fmt, self._runner_for(_psycopg, client, settings, pool_size), create_table)
 
-    @staticmethod
-    def _runner_for(glue: Any, client: Any, settings: Settings, pool_size: int) -> Any:
-        raise NotImplementedError
-
 
 class PGStore(_PGStore, SyncSQLStore):
     """connect-pg-simple's table, from blocking code (psycopg 3).
@@ -240,10 +235,6 @@ class PGStore(_PGStore, SyncSQLStore):
     Each call is bounded by ``timeout`` (a watchdog shuts a hung connection down).
     """
 
-    @staticmethod
-    def _runner_for(glue: Any, client: Any, settings: Settings, pool_size: int) -> Any:
-        return SyncRunner(settings, glue.sync_source(client, pool_size), glue.SyncDriver())
-
 
 class AsyncPGStore(_PGStore, AsyncSQLStore):
     """connect-pg-simple's table, from asyncio (psycopg 3's ``AsyncConnection``).
@@ -252,7 +243,3 @@ class AsyncPGStore(_PGStore, AsyncSQLStore):
     ``psycopg.AsyncConnection`` or a ``psycopg_pool.AsyncConnectionPool``. Each call runs
     under ``asyncio.timeout(timeout)``. ``await store.aclose()`` (or ``async with``).
     """
-
-    @staticmethod
-    def _runner_for(glue: Any, client: Any, settings: Settings, pool_size: int) -> Any:
-        return AsyncRunner(settings, glue.async_source(client, pool_size), glue.AsyncDriver())

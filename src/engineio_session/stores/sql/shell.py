@@ -42,6 +42,7 @@ from . import plans
 from ._async import AsyncRunner
 from ._sync import SyncRunner
 from .format import SQLFormat
+from .runner import Settings
 
 __all__ = ["AsyncSQLStore", "SyncSQLStore"]
 
@@ -73,6 +74,11 @@ class SyncSQLStore(_SQLStore):
     """The methods of a blocking SQL store (see the module's table)."""
 
     _runner: SyncRunner
+
+    @staticmethod
+    def _runner_for(glue: Any, client: Any, settings: Settings, pool_size: int) -> SyncRunner:
+        """The runner of ``client`` through a driver glue module (``_psycopg``...)."""
+        return SyncRunner(settings, glue.sync_source(client, pool_size), glue.SyncDriver())
 
     def _call(self, plan: Callable[..., Plan[T]], *args: Any) -> T:
         if self._table_pending:
@@ -139,6 +145,11 @@ class AsyncSQLStore(_SQLStore):
     """The methods of an asyncio SQL store: :class:`SyncSQLStore`'s, as coroutines."""
 
     _runner: AsyncRunner
+
+    @staticmethod
+    def _runner_for(glue: Any, client: Any, settings: Settings, pool_size: int) -> AsyncRunner:
+        """The runner of ``client`` through a driver glue module (``_psycopg``...)."""
+        return AsyncRunner(settings, glue.async_source(client, pool_size), glue.AsyncDriver())
 
     async def _call(self, plan: Callable[..., Plan[T]], *args: Any) -> T:
         if self._table_pending:
