@@ -412,3 +412,16 @@ def test_server_restart_recovers(backend: SQLBackend, mode: int) -> None:
         assert caller.get(sid) is not None
     finally:
         switch.close()
+
+
+def test_cli_shows_sql_sessions(backend: SQLBackend, capsys: pytest.CaptureFixture[str]) -> None:
+    """``engineio-session show <sid> --store postgresql://...?schema=`` / ``mysql://...?table=``."""
+    from engineio_session.cli import main
+
+    session = Session.new(max_age=MINUTE)
+    session["user"] = "ada"
+    backend.store().set(session.id, session)
+    where = f"?schema={backend.schema}" if backend.kind == "pg" else f"?table={backend.table}"
+    assert main(["show", session.id, "--store", backend.url + where, "--json"]) == 0
+    assert '"user": "ada"' in capsys.readouterr().out
+    assert main(["show", "nope", "--store", backend.url + where]) == 1
