@@ -422,6 +422,7 @@ def test_cli_shows_sql_sessions(backend: SQLBackend, capsys: pytest.CaptureFixtu
     session["user"] = "ada"
     backend.store().set(session.id, session)
     where = f"?schema={backend.schema}" if backend.kind == "pg" else f"?table={backend.table}"
-    assert main(["show", session.id, "--store", backend.url + where, "--json"]) == 0
+    # "--": an id may start with "-" (uid-safe's alphabet), which argparse takes for an option
+    assert main(["show", "--store", backend.url + where, "--json", "--", session.id]) == 0
     assert '"user": "ada"' in capsys.readouterr().out
     assert main(["show", "nope", "--store", backend.url + where]) == 1
