@@ -99,7 +99,8 @@ def decode(text: str, name: str, secrets: list[str]) -> dict[str, Any]:
 
 
 def open_store(url: str, store_secret: str | None) -> Any:
-    """A sync store for ``url``: ``redis://host:port/db?prefix=sess:``, ``file:///dir``."""
+    """A sync store for ``url``: ``redis://host:port/db?prefix=sess:``, ``file:///dir``,
+    ``postgresql://...?table=session&schema=...``, ``mysql://...?table=sessions``."""
     parts = urlsplit(url)
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     if parts.scheme in ("redis", "rediss"):
@@ -125,7 +126,32 @@ def open_store(url: str, store_secret: str | None) -> Any:
             secret=store_secret or os.environ.get(STORE_SECRET_ENV) or None,
             file_extension=query.get("ext", ".json"),
         )
-    raise UsageError(f"unknown store URL {url!r}: use redis://... or file:///path")
+    if parts.scheme in ("postgresql", "postgres", "mysql", "mariadb"):
+        return _open_sql(parts.scheme, parts._replace(query="").geturl(), query)
+    raise UsageError(
+        f"unknown store URL {url!r}: use redis://..., file:///path, postgresql://... or mysql://..."
+    )
+
+
+def _open_sql(scheme: str, base: str, query: dict[str, str]) -> Any:
+    """``postgresql://user@host/db?table=session&schema=public`` (connect-pg-simple's table),
+    ``mysql://user:pw@host/db?table=sessions`` (express-mysql-session's)."""
+    postgres = scheme.startswith("postgres")
+    try:
+        if postgres:
+            from .stores.sql.pg import PGStore
+
+            return PGStore(
+                base, table_name=query.get("table", "session"), schema_name=query.get("schema")
+            )
+        from .stores.sql.mysql import MySQLStore
+
+        return MySQLStore(base, table_name=query.get("table", "sessions"))
+    except ImportError:
+        extra = "postgres" if postgres else "mysql"
+        raise UsageError(
+            f"{scheme}:// needs its driver: pip install engineio-session[{extra}]"
+        ) from None
 
 
 def _local(ms: float | None) -> str | None:

@@ -26,10 +26,23 @@ _REDIS_NAMES = (
 )
 __all__ += list(_REDIS_NAMES)
 
+# The SQL stores need their driver (`engineio-session[postgres]`, `[mysql]`): imported on use.
+_SQL_NAMES = {
+    "PGStore": "pg",
+    "AsyncPGStore": "pg",
+    "MySQLStore": "mysql",
+    "AsyncMySQLStore": "mysql",
+}
+__all__ += list(_SQL_NAMES)
+
 
 def __getattr__(name: str) -> object:
     if name in _REDIS_NAMES:
         from . import redis
 
         return getattr(redis, name)
+    if name in _SQL_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(f".sql.{_SQL_NAMES[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,247 @@
+"""Node and Python on one SQL table: express-session + connect-pg-simple 10.0.0 beside PGStore,
+express-session + express-mysql-session 3.0.3 beside MySQLStore, and their async twins.
+
+Per backend, one table and one real Express app (node-fixtures/session-server.js) on it.
+Node logs users in over HTTP; Python reads, saves, touches and destroys; Node reads the
+result back through its store and through a real request. A logout on Node stays a logout
+whatever Python writes after it. Random sessions go Node -> Python -> Node, byte for byte.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from engineio_session import get_session_id, jsjson
+from engineio_session.changes import Changes
+from engineio_session.session import Session
+from tests.apps.harness import cookie_pair
+
+from .node_session import NodeSessionServer
+from .sql_backends import SQLBackend
+
+SECRETS = ["the new secret", "the old secret"]
+HOUR = 3_600_000
+USER_DATA = {
+    "passport": {"user": "42"},
+    "user": {"id": 42, "name": "Ada Lovelace é😀", "roles": ["admin"], "active": True},
+    "n": 2**53 + 2,
+    "line": "\u2028\u2029</script>\u0000",
+}
+
+
+class Side:
+    """One backend, its Node app, and a sync and an async store on its table."""
+
+    def __init__(self, kind: str) -> None:
+        self.backend = SQLBackend.open(kind)
+        self.node = NodeSessionServer(
+            {
+                "store": self.backend.node_config(),
+                "session": {"secret": SECRETS, "cookie": {"maxAge": HOUR}},
+            }
+        )
+        self.sync = self.backend.store()
+        self.aio = self.backend.async_store()
+
+    def call(self, mode: str, method: str, *args: Any) -> Any:
+        if mode == "sync":
+            return getattr(self.sync, method)(*args)
+        return self.backend.run(getattr(self.aio, method)(*args))
+
+    def login(self, data: dict[str, Any]) -> tuple[str, str]:
+        pair = self.node.login(data)
+        sid = get_session_id(pair, secrets=SECRETS)
+        assert sid is not None
+        return sid, pair
+
+    def close(self) -> None:
+        self.node.close()
+        self.backend.close()
+
+
+@pytest.fixture(scope="module", params=["pg", "mysql"])
+def side(request: pytest.FixtureRequest) -> Iterator[Side]:
+    made = Side(request.param)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def data_of(stored: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in stored.items() if key != "cookie"}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_node_writes_python_reads_saves(side: Side, mode: str) -> None:
+    sid, pair = side.login(USER_DATA)
+    session = side.call(mode, "get", sid)
+    assert session is not None and session.id == sid
+    assert session.to_json() == side.node.call("get", sid=sid)
+    assert jsjson.dumps(session) == side.node.call("raw", sid=sid)  # byte for byte
+    assert data_of(session.to_json()) == USER_DATA
+    # the expiry column Node wrote is the one the Python format computes
+    assert side.node.call("ttl", sid=sid) == side.sync.format.expiry_value(session, 0)
+
+    session["views"] = 1
+    del session["passport"]
+    merged = side.call(mode, "update", sid, Changes.of(session))
+    assert merged is not None and merged["views"] == 1 and "passport" not in merged
+    assert side.node.call("get", sid=sid) == merged.to_json()
+    assert side.node.call("raw", sid=sid) == jsjson.dumps(merged)
+    status, body, _ = side.node.request("GET", "/session", cookie=pair)
+    assert status == 200 and body["loaded"] and data_of(body["session"]) == dict(merged)
+    # Node changes it over HTTP meanwhile; a Python save keeps Node's change
+    side.node.request("POST", "/update", cookie=pair, body={"theme": "dark"})
+    merged["views"] = 2
+    again = side.call(mode, "update", sid, Changes({"views": 2}))
+    assert again is not None and again["theme"] == "dark" and again["views"] == 2
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_python_touches_creates_destroys(side: Side, mode: str) -> None:
+    sid, pair = side.login({"user": "ada"})
+    session = side.call(mode, "get", sid)
+    session.cookie.set_max_age(2 * HOUR)
+    node_copy = Session.from_json("n-" + sid, session.to_json())
+    assert side.call(mode, "touch", sid, session) is True
+    side.node.call("set", sid="n-" + sid, session=node_copy.to_json())
+    side.node.call("touch", sid="n-" + sid, session=node_copy.to_json())
+    # the same expiry column as connect-pg-simple / express-mysql-session's own touch
+    assert side.node.call("ttl", sid=sid) == side.node.call("ttl", sid="n-" + sid)
+    # a session created on this side is an ordinary session to Express
+    made = Session.new(max_age=HOUR)
+    made["from"] = "python " + mode
+    side.call(mode, "set", made.id, made)
+    assert side.node.call("raw", sid=made.id) == jsjson.dumps(made)
+    status, body, _ = side.node.request("GET", "/session", cookie=cookie_pair(made.id, SECRETS[0]))
+    assert status == 200 and body["loaded"] and body["session"]["from"] == "python " + mode
+    side.call(mode, "destroy", sid)
+    assert side.node.call("get", sid=sid) is None
+    status, body, _ = side.node.request("GET", "/session", cookie=pair)
+    assert status == 200 and not body["loaded"]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_logout_on_node_stays_logged_out(side: Side, mode: str) -> None:
+    sid, pair = side.login({"user": "ada"})
+    session = side.call(mode, "get", sid)
+    assert session is not None
+    status, _, _ = side.node.request("POST", "/logout", cookie=pair)
+    assert status == 200
+    session["after"] = "logout"
+    assert side.call(mode, "update", sid, Changes.of(session)) is None
+    assert side.call(mode, "replace", sid, session) is False
+    assert side.call(mode, "touch", sid, session) is False
+    assert side.node.call("raw", sid=sid) is None
+    status, body, _ = side.node.request("GET", "/session", cookie=pair)
+    assert status == 200 and not body["loaded"]
+
+
+def test_node_touch_column_wins(side: Side) -> None:
+    """Node's touch moves only the expiry column: the stored cookie goes stale. Python reads
+    the column's time, and a Python save does not move the column back."""
+    sid, _ = side.login({"user": "ada"})
+    stored = side.node.call("get", sid=sid)
+    later = Session.from_json(sid, stored)
+    later.cookie.set_max_age(5 * HOUR)
+    side.node.call("touch", sid=sid, session=later.to_json())
+    column = side.node.call("ttl", sid=sid)
+    assert side.node.call("get", sid=sid)["cookie"] == stored["cookie"]  # the JSON is stale
+    for mode in ("sync", "async"):
+        session = side.call(mode, "get", sid)
+        assert session is not None and session.cookie.expires_ms == column * 1000
+        assert not session.modified
+        assert side.call(mode, "update", sid, Changes({"mode": mode})) is not None
+        assert side.node.call("ttl", sid=sid) == column
+        assert side.node.call("get", sid=sid)["mode"] == mode
+
+
+def test_expiry_boundary(side: Side) -> None:
+    """A session that expires between Node's write and Python's read: Python never serves
+    it past its cookie; once Node's own rule drops it, both agree."""
+    session = Session.new(max_age=1500)
+    session["user"] = "brief"
+    side.node.call("set", sid=session.id, session=session.to_json())
+    assert side.sync.get(session.id) is not None
+    expires = session.cookie.expires_ms
+    assert expires is not None
+    time.sleep(max(0.0, expires / 1000 - time.time()) + 0.05)
+    assert side.sync.get(session.id) is None  # the cookie has expired
+    assert side.backend.run(side.aio.get(session.id)) is None
+    column = side.node.call("ttl", sid=session.id)
+    assert column >= math.floor(expires / 1000)
+    time.sleep(max(0.0, column + 1.05 - time.time()))  # Node's filter: column < now's second
+    assert side.node.call("get", sid=session.id) is None
+    assert side.sync.get_many([session.id]) == [None]
+
+
+COUNT = 300
+BATCH = 100
+
+
+def test_random_sessions_round_trip(side: Side) -> None:
+    """Node writes random sessions; Python reads them in batches (get_many) and writes each
+    back whole under a new id (sync and async in turn); Node reads the same values, and the
+    rows hold the same bytes."""
+    seed = int(time.time()) % 100_000 * 10_000
+    for start in range(0, COUNT, BATCH):
+        sids = [f"rt-{seed + start + i}" for i in range(BATCH)]
+        expected = side.node.call("roundtrip-generate", sids=sids, seed=seed + start)
+        mode = "sync" if (start // BATCH) % 2 == 0 else "async"
+        sessions = side.call(mode, "get_many", sids)
+        new_sids = ["py-" + sid for sid in sids]
+        for sid, new_sid, session, want in zip(sids, new_sids, sessions, expected, strict=True):
+            assert session is not None, (seed, sid)
+            assert jsjson.dumps(session) == jsjson.dumps(want)  # as JS numbers
+            side.call(mode, "set", new_sid, session)
+        assert side.node.call("deep-equal", sids=new_sids, expected=expected) == []
+        for sid, new_sid in zip(sids, new_sids, strict=True):
+            node_row, python_row = side.backend.raw_row(sid), side.backend.raw_row(new_sid)
+            assert node_row == python_row, (seed, sid)
+
+
+def test_table_is_node_ddl(side: Side) -> None:
+    """The table Python creates (create_table=True) is the one the Node package creates."""
+    backend = side.backend
+    with SQLBackend.open(backend.kind, create=False) as node_made:
+        config = node_made.node_config(
+            **(
+                {"createTableIfMissing": True}
+                if backend.kind == "pg"
+                else {"createDatabaseTable": True}
+            )
+        )
+        node = NodeSessionServer({"store": config, "session": {"secret": SECRETS}})
+        try:
+            node.call("get", sid="x")  # connect-pg-simple creates the table on first use
+        finally:
+            node.close()
+        assert _columns(node_made) == _columns(backend)
+
+
+def _columns(backend: SQLBackend) -> list[tuple[Any, ...]]:
+    if backend.kind == "pg":
+        return backend.sql(
+            "SELECT column_name, data_type, is_nullable, datetime_precision, collation_name "
+            "FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+            "ORDER BY ordinal_position",
+            [backend.schema, backend.table],
+        ) + backend.sql(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s ORDER BY indexname",
+            [backend.schema],
+        )
+    return [
+        row[:1] + row[2:]  # the table's name aside
+        for row in backend.sql(
+            "SELECT column_name, table_name, column_type, is_nullable, collation_name, "
+            "column_key FROM information_schema.columns WHERE table_schema = DATABASE() "
+            "AND table_name = %s ORDER BY ordinal_position",
+            [backend.table],
+        )
+    ]

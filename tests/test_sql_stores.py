@@ -1,0 +1,428 @@
+"""PGStore / MySQLStore and their async twins on the real PostgreSQL and MariaDB.
+
+The store contract (tests/store_contract.py), sync and async; ids that SQL could
+misread; the table's own rules (expiry column, prune, length/all/clear); a missing table;
+corrupt rows; and faults: a server that refuses, one that never answers, a row or table
+lock held elsewhere, a server that goes away and comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from engineio_session.changes import Changes
+from engineio_session.errors import CorruptSessionError, StoreError
+from engineio_session.session import Session
+from engineio_session.stores.sql.mysql import AsyncMySQLStore, MySQLStore
+from engineio_session.stores.sql.pg import AsyncPGStore, PGStore
+
+from .sql_backends import SQLBackend
+from .store_contract import AsyncDriver, SyncDriver, check_contract, check_method_kinds
+
+MINUTE = 60_000
+
+
+@pytest.fixture(scope="module", params=["pg", "mysql"])
+def backend(request: pytest.FixtureRequest) -> Iterator[SQLBackend]:
+    with SQLBackend.open(request.param) as made:
+        yield made
+
+
+def both(backend: SQLBackend, **options: Any) -> list[Any]:
+    """A SyncDriver and an AsyncDriver-like caller on the backend's table."""
+    return [SyncDriver(backend.store(**options)), _OnLoop(backend, backend.async_store(**options))]
+
+
+class _OnLoop:
+    """An async store's methods called as plain functions on the backend's loop."""
+
+    def __init__(self, backend: SQLBackend, store: Any) -> None:
+        self.backend, self.store = backend, store
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.store, name)
+        return lambda *args: self.backend.run(method(*args))
+
+
+def test_contract(backend: SQLBackend) -> None:
+    check_method_kinds(backend.store(), is_async=False)
+    check_contract(SyncDriver(backend.store()))
+    check_method_kinds(backend.async_store(), is_async=True)
+    with AsyncDriver(backend.async_store()) as store:
+        check_contract(store)
+
+
+@pytest.mark.parametrize("mode", [0, 1], ids=["sync", "async"])
+def test_ids_only_as_parameters(backend: SQLBackend, mode: int) -> None:
+    """Ids with quotes, LIKE wildcards, backslashes and NUL-free oddities match themselves only."""
+    store = both(backend)[mode]
+    tricky = ["a'b", 'a"b', "a%", "a_", "a\\", "a\\'", "'; DROP TABLE x; --", "é😀", "a b"]
+    stamp = str(time.monotonic_ns())
+    for n, sid in enumerate(tricky):
+        session = Session.new(sid + stamp, max_age=MINUTE)
+        session["n"] = n
+        store.set(sid + stamp, session)
+    for n, sid in enumerate(tricky):
+        found = store.get(sid + stamp)
+        assert found is not None and found["n"] == n and found.id == sid + stamp
+    assert store.get("a" + stamp) is None  # no wildcard matched
+    many = store.get_many([sid + stamp for sid in reversed(tricky)] + ["a_" + stamp])
+    assert [s["n"] if s else None for s in many] == [*range(len(tricky) - 1, -1, -1), 3]
+    for sid in tricky:
+        store.destroy(sid + stamp)
+    assert all(s is None for s in store.get_many([sid + stamp for sid in tricky]))
+
+
+def test_trailing_space_is_another_id(backend: SQLBackend) -> None:
+    """MariaDB's utf8mb4_bin pads with spaces ('abc' = 'abc '): not the same session here."""
+    store = backend.store()
+    sid = "pad" + str(time.monotonic_ns())
+    store.set(sid, Session.new(sid, max_age=MINUTE))
+    assert store.get(sid + " ") is None
+    assert store.get_many([sid + " ", sid])[0] is None
+
+
+@pytest.mark.parametrize("name", ["", "a\x00b"])
+def test_bad_table_names_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="cannot be a"):
+        PGStore("postgresql://u@127.0.0.1/db", table_name="x", schema_name=name or "\x00")
+    with pytest.raises(ValueError, match="cannot be a"):
+        MySQLStore("mysql://u@127.0.0.1/db", table_name=name or ".")
+    with pytest.raises(ValueError, match="unknown column"):
+        MySQLStore("mysql://u@127.0.0.1/db", column_names={"sid": "x"})
+
+
+def test_quoted_names_work(backend: SQLBackend) -> None:
+    """A table name with a quote character, a space and a dot-free oddity: quoted, it works."""
+    tag = str(time.monotonic_ns())[-8:]
+    odd = f'we"ird `name {tag}' if backend.kind == "pg" else f'we`ird "name {tag}'
+    options: dict[str, Any] = {"table_name": odd, "create_table": True}
+    if backend.kind == "pg":  # connect-pg-simple's DDL: one such table per schema
+        options["schema_name"] = odd
+        backend.sql('CREATE SCHEMA "' + odd.replace('"', '""') + '"')
+    store = backend.store(**options)
+    try:
+        sid = "q" + tag
+        store.set(sid, Session.new(sid, max_age=MINUTE))
+        assert store.get(sid) is not None
+        assert store.format.table.count(odd.replace('"', '""') if backend.kind == "pg" else "``")
+    finally:
+        store.close()
+        if backend.kind == "pg":
+            backend.sql('DROP SCHEMA "' + odd.replace('"', '""') + '" CASCADE')
+        else:
+            backend.sql(f"DROP TABLE {store.format.table}")
+
+
+def test_missing_table_names_it(backend: SQLBackend) -> None:
+    for store in both(backend, table_name="no_such_table_here"):
+        with pytest.raises(StoreError, match=r"no_such_table_here.*does not exist"):
+            store.get("x")
+
+
+def test_corrupt_rows_raise_and_stay(backend: SQLBackend, caplog: pytest.LogCaptureFixture) -> None:
+    far = time.time() + 3600
+    cases = {
+        "not-json": "{nope",
+        "array": "[1,2]",
+        "no-cookie": '{"user":"x"}',
+        "bad-date": '{"cookie":{"expires":"card=4111-1111-1111-1111"}}',
+    }
+    if backend.kind == "pg":  # the json column refuses what is not JSON
+        del cases["not-json"]
+    stamp = str(time.monotonic_ns())
+    for name, data in cases.items():
+        backend.plant(name + stamp, data, far)
+    for store in both(backend):
+        for name, data in cases.items():
+            with pytest.raises(CorruptSessionError) as caught:
+                store.get(name + stamp)
+            assert caught.value.store.endswith(("PGStore", "MySQLStore"))
+            with pytest.raises(CorruptSessionError):
+                store.update(name + stamp, Changes({"x": 1}))
+            raw = backend.raw_row(name + stamp)
+            assert raw is not None and raw[0] == data  # left as it was
+    assert stamp not in caplog.text  # ids cut to 6 characters (stored values: issue 9)
+
+
+def test_null_data_reads_as_none(backend: SQLBackend) -> None:
+    sid = "null" + str(time.monotonic_ns())
+    if backend.kind == "pg":  # connect-pg-simple's sess is NOT NULL: no such row can be
+        with pytest.raises(Exception, match="null value"):
+            backend.plant(sid, None, time.time() + 3600)
+        return
+    backend.plant(sid, None, time.time() + 3600)
+    for store in both(backend):
+        assert store.get(sid) is None
+        assert store.update(sid, Changes({"x": 1})) is None
+
+
+def test_expiry_column_rules(backend: SQLBackend) -> None:
+    """A row whose column has passed is gone (Node's filter) whatever its cookie says; a row
+    whose column is later than its stale cookie reads with the column's time."""
+    store = backend.store()
+    stamp = str(time.monotonic_ns())
+    session = Session.new("x", max_age=MINUTE)
+    text = store.format.encode(session)
+    backend.plant("past" + stamp, text, time.time() - 5)
+    assert store.get("past" + stamp) is None
+    assert store.touch("past" + stamp, session) is False  # never revived
+    assert store.replace("past" + stamp, session) is False
+    later = int(time.time()) + 7200  # as a Node touch leaves it: the column moved on
+    stale = Session.new("x", max_age=1000, now=int(time.time() - 10) * 1000)  # expired cookie
+    backend.plant("stale" + stamp, store.format.encode(stale), later)
+    for caller in both(backend):
+        found = caller.get("stale" + stamp)
+        assert found is not None and found.cookie.expires_ms == later * 1000
+        assert not found.modified and found.cookie.original_max_age == 1000
+        merged = caller.update("stale" + stamp, Changes({"n": 1}))
+        assert merged is not None and merged["n"] == 1
+        raw = backend.raw_row("stale" + stamp)
+        assert raw is not None and raw[1] == later  # the update kept the column's time
+    assert store.prune() >= 1
+    assert backend.raw_row("past" + stamp) is None and backend.raw_row("stale" + stamp)
+
+
+def test_disable_touch_writes_nothing(backend: SQLBackend) -> None:
+    for caller in both(backend, disable_touch=True):
+        sid = "dt" + str(time.monotonic_ns())
+        session = Session.new(sid, max_age=MINUTE)
+        caller.set(sid, session)
+        before = backend.raw_row(sid)
+        session.cookie.set_max_age(10 * MINUTE)
+        assert caller.touch(sid, session) is True
+        assert backend.raw_row(sid) == before
+        caller.destroy(sid)
+        assert caller.touch(sid, session) is False
+
+
+def test_touch_same_second_is_found(backend: SQLBackend) -> None:
+    """MySQL reports an UPDATE that changes nothing as 0 rows: still a live row."""
+    for caller in both(backend):
+        sid = "ts" + str(time.monotonic_ns())
+        session = Session.new(sid, max_age=MINUTE)
+        caller.set(sid, session)
+        assert caller.touch(sid, session) is True
+        assert caller.touch(sid, session) is True
+        assert caller.replace(sid, session) is True
+
+
+def test_mysql_all_length_clear() -> None:
+    with SQLBackend.open("mysql") as backend:
+        for caller in both(backend):
+            caller.clear()
+            assert caller.length() == 0 and caller.all() == {}
+            ids = []
+            for n in range(3):
+                session = Session.new(max_age=MINUTE)
+                session["n"] = n
+                caller.set(session.id, session)
+                ids.append(session.id)
+            backend.plant("old" + ids[0], '{"cookie":{}}', time.time() - 10)
+            assert caller.length() == 3  # live rows only, as express-mysql-session counts
+            assert {sid: s["n"] for sid, s in caller.all().items()} == {
+                sid: n for n, sid in enumerate(ids)
+            }
+            caller.clear()
+            assert caller.length() == 0 and backend.raw_row("old" + ids[0]) is None
+
+
+def test_pg_time_zone_pitfall() -> None:
+    """Connections in another TimeZone misread connect-pg-simple's `timestamp` column by
+    hours; ``time_zone=`` names the zone the Node side's connections use."""
+    with SQLBackend.open("pg") as backend:
+        node_zone = backend.sql("SHOW TimeZone")[0][0]
+        sid = "tz" + str(time.monotonic_ns())
+        session = Session.new(sid, max_age=30 * MINUTE)
+        backend.store().set(sid, session)  # written as Node's pg would: the server's zone
+        ahead = backend.url + "?options=-c%20TimeZone%3DAsia/Tokyo"  # UTC+9 everywhere
+        assert PGStore(ahead, **backend.options()).get(sid) is None  # read as 9 hours ago
+        fixed = PGStore(ahead, **backend.options(time_zone=node_zone))
+        assert fixed.get(sid) is not None
+        assert fixed.touch(sid, session) is True
+        assert backend.store().get(sid) is not None
+        fixed.close()
+
+
+# --- faults -----------------------------------------------------------------------------------
+
+
+def _url(kind: str, port: int) -> str:
+    return (
+        f"postgresql://postgres@127.0.0.1:{port}/test"
+        if kind == "pg"
+        else (f"mysql://root@127.0.0.1:{port}/test")
+    )
+
+
+def _elapsed(call: Any) -> float:
+    start = time.monotonic()
+    with pytest.raises(StoreError):
+        call()
+    return time.monotonic() - start
+
+
+@pytest.mark.parametrize("kind", ["pg", "mysql"])
+@pytest.mark.parametrize("where", ["closed_port", "black_hole"])
+def test_server_down_or_silent(kind: str, where: str, request: pytest.FixtureRequest) -> None:
+    port = request.getfixturevalue(where)
+    sync = (PGStore if kind == "pg" else MySQLStore)(_url(kind, port), timeout=0.5)
+    aio = (AsyncPGStore if kind == "pg" else AsyncMySQLStore)(_url(kind, port), timeout=0.5)
+    for call in (lambda: sync.get("x"), lambda: asyncio.run(aio.get("x"))):
+        assert _elapsed(call) < 1.5
+        assert _elapsed(call) < 1.5  # and again: nothing stuck
+
+
+@pytest.mark.parametrize("mode", [0, 1], ids=["sync", "async"])
+def test_lock_held_elsewhere_times_out_then_works(backend: SQLBackend, mode: int) -> None:
+    """A row lock (update) and a table lock (get) held by another session: StoreError within
+    timeout; once released, the same store answers."""
+    caller = both(backend, timeout=0.5)[mode]
+    sid = "lock" + str(time.monotonic_ns())
+    caller.set(sid, Session.new(sid, max_age=MINUTE))
+    key = backend.columns[0]
+    lock_row = f"SELECT 1 FROM {backend.quoted} WHERE {key} = %s FOR UPDATE"
+    if backend.kind == "pg":
+        lock_table = f"LOCK TABLE {backend.quoted} IN ACCESS EXCLUSIVE MODE"
+    else:
+        lock_table = f"LOCK TABLES {backend.quoted} WRITE"
+    for lock, params, call in (
+        (lock_row, [sid], lambda: caller.update(sid, Changes({"n": 1}))),
+        (lock_table, None, lambda: caller.get(sid)),
+    ):
+        with _Holding(backend, lock, params):
+            assert _elapsed(call) < 1.5
+        assert caller.get(sid) is not None
+        assert caller.update(sid, Changes({"n": 2})) is not None
+
+
+class _Holding:
+    """Hold a lock on a connection of its own while the block runs."""
+
+    def __init__(self, backend: SQLBackend, statement: str, params: Any) -> None:
+        self.backend, self.statement, self.params = backend, statement, params
+
+    def __enter__(self) -> None:
+        if self.backend.kind == "pg":
+            import psycopg
+
+            self.conn: Any = psycopg.connect(self.backend.url)
+            self.conn.execute(self.statement, self.params)  # opens a transaction
+        else:
+            import pymysql
+
+            from tests import services
+
+            self.conn = pymysql.connect(**services.mysql_params())
+            cursor = self.conn.cursor()
+            if "LOCK TABLES" not in self.statement:
+                cursor.execute("START TRANSACTION")
+            cursor.execute(self.statement, self.params)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.backend.kind == "mysql":
+            self.conn.cursor().execute("UNLOCK TABLES")
+        self.conn.rollback()
+        self.conn.close()
+
+
+class _Switch:
+    """A loopback TCP proxy to a real server that can be cut (connections reset) and
+    restored: a server that goes away and comes back, for the stores' pools."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self.pairs: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client = self.listener.accept()[0]
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            server = socket.create_connection(("127.0.0.1", self.target))
+            self.pairs += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        self.up = False
+        for sock in self.pairs:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self.pairs = []
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+@pytest.mark.parametrize("mode", [0, 1], ids=["sync", "async"])
+def test_server_restart_recovers(backend: SQLBackend, mode: int) -> None:
+    """The pooled connections die with the server: while it is down a call fails with
+    StoreError; the first call after it is back works (a dead idle connection is retried
+    once on a fresh one)."""
+    switch = _Switch(5432 if backend.kind == "pg" else 3306)
+    try:
+        url = _url(backend.kind, switch.port)
+        kind = {
+            ("pg", 0): PGStore,
+            ("pg", 1): AsyncPGStore,
+            ("mysql", 0): MySQLStore,
+            ("mysql", 1): AsyncMySQLStore,
+        }[backend.kind, mode]
+        store = kind(url, timeout=1.0, **backend.options())
+        caller = SyncDriver(store) if mode == 0 else _OnLoop(backend, store)
+        sid = "rs" + str(time.monotonic_ns())
+        caller.set(sid, Session.new(sid, max_age=MINUTE))
+        assert caller.get(sid) is not None
+        switch.cut()
+        with pytest.raises(StoreError):
+            caller.get(sid)
+        switch.up = True
+        assert caller.get(sid) is not None  # the idle connections are dead: retried
+        switch.cut()
+        switch.up = True
+        assert caller.get(sid) is not None
+    finally:
+        switch.close()
+
+
+def test_cli_shows_sql_sessions(backend: SQLBackend, capsys: pytest.CaptureFixture[str]) -> None:
+    """``engineio-session show <sid> --store postgresql://...?schema=`` / ``mysql://...?table=``."""
+    from engineio_session.cli import main
+
+    session = Session.new(max_age=MINUTE)
+    session["user"] = "ada"
+    backend.store().set(session.id, session)
+    where = f"?schema={backend.schema}" if backend.kind == "pg" else f"?table={backend.table}"
+    # "--": an id may start with "-" (uid-safe's alphabet), which argparse takes for an option
+    assert main(["show", "--store", backend.url + where, "--json", "--", session.id]) == 0
+    assert '"user": "ada"' in capsys.readouterr().out
+    assert main(["show", "nope", "--store", backend.url + where]) == 1
