@@ -8,6 +8,7 @@ plans, each client call bounded by ``timeout``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import threading
 import time
@@ -25,8 +26,10 @@ from ..base import (
     JSONSerializer,
     Serializer,
     async_deadline,
+    failed,
     store_errors,
 )
+from .batch import ReadBatch
 from .client import bounded_async_client, bounded_client, is_cluster
 from .format import TTL, RedisFormat
 from .notify import AsyncSessionEnds, SessionEnds, subscribe_plan
@@ -353,6 +356,16 @@ class AsyncRedisStore(_RedisStoreBase):
             calls = self._calls = bounded_async_client(self.client, self.timeout)
         return calls
 
+    @functools.cached_property
+    def _reads(self) -> ReadBatch:
+        return ReadBatch(self._mget, lambda error: failed(self.name, error))
+
+    async def _mget(self, keys: list[bytes]) -> list[Any]:
+        client = self._redis()
+        mget = client.mget_nonatomic if is_cluster(client) else client.mget
+        values: list[Any] = await _once_more_if_stale(mget, (keys,))
+        return values
+
     async def aclose(self) -> None:
         """Close the connections of the store's own client (not yours)."""
         calls, self._calls = self._calls, None
@@ -369,12 +382,14 @@ class AsyncRedisStore(_RedisStoreBase):
     async def get(self, sid: str) -> Session | None:
         """The session stored under ``sid``, or None (none, empty, or expired).
 
-        ``timeout`` bounds the whole read, decoding included; a value over
-        ``DECODE_OFF_LOOP_BYTES`` is decoded in a worker thread, so a big session does not
-        stall the event loop (one over ``max_session_bytes`` is not read at all).
+        The reads of concurrent calls made during one turn of the event loop go to Redis
+        together, as one MGET (:mod:`.batch`). ``timeout`` bounds the whole read, decoding
+        included; a value over ``DECODE_OFF_LOOP_BYTES`` is decoded in a worker thread, so a
+        big session does not stall the event loop (one over ``max_session_bytes`` is not
+        read at all).
         """
         async with async_deadline(self.name, self.timeout):
-            raw = await _once_more_if_stale(self._redis().get, (self.format.key(sid),))
+            raw = await self._reads.get(self.format.key(sid))
             if raw is not None and len(raw) > DECODE_OFF_LOOP_BYTES:
                 return await asyncio.to_thread(self.format.decode, sid, raw)
         return self.format.decode(sid, raw)

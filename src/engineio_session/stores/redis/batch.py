@@ -1,0 +1,72 @@
+"""Reads of one event-loop tick, coalesced into one round trip.
+
+Many handshakes arrive together under load; each asks for its own session. Rather than one
+redis-py GET each (a round trip and redis-py's per-command work), every ``get`` made during
+one turn of the event loop waits on a future, and at the next turn one MGET asks for all of
+their keys at once::
+
+    batch = ReadBatch(lambda keys: client.mget(keys))
+    first, second = await asyncio.gather(batch.get(b"sess:a"), batch.get(b"sess:b"))  # one MGET
+
+A read is only ever answered by a round trip made after it was asked for, so a session the
+Node app destroyed before a handshake began is never handed to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+__all__ = ["ReadBatch"]
+
+Fetch = Callable[[list[bytes]], Awaitable[list[Any]]]
+
+
+class ReadBatch:
+    """Coalesce the reads asked for during one turn of the event loop into one ``fetch``."""
+
+    def __init__(self, fetch: Fetch, wrap_error: Callable[[BaseException], BaseException]) -> None:
+        self._fetch = fetch
+        self._wrap_error = wrap_error
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: dict[bytes, list[asyncio.Future[Any]]] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def get(self, key: bytes) -> asyncio.Future[Any]:
+        """A future of the value under ``key``, read at the next turn of the loop."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        waiting = self._waiting
+        if waiting is None or self._loop is not loop:
+            waiting = self._waiting = {}
+            self._loop = loop
+            loop.call_soon(self._flush, waiting)
+        waiting.setdefault(key, []).append(future)
+        return future
+
+    def _flush(self, waiting: dict[bytes, list[asyncio.Future[Any]]]) -> None:
+        if self._waiting is waiting:
+            self._waiting = None
+        task = asyncio.ensure_future(self._read(waiting))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _read(self, waiting: dict[bytes, list[asyncio.Future[Any]]]) -> None:
+        keys = [key for key, futures in waiting.items() if not all(f.done() for f in futures)]
+        if not keys:
+            return  # every reader gave up (timed out, cancelled) before the turn came
+        try:
+            values = await self._fetch(keys)
+        except BaseException as error:
+            for key in keys:
+                for future in waiting[key]:
+                    if not future.done():
+                        future.set_exception(self._wrap_error(error))
+            if not isinstance(error, Exception):
+                raise
+            return
+        for key, value in zip(keys, values, strict=True):
+            for future in waiting[key]:
+                if not future.done():
+                    future.set_result(value)

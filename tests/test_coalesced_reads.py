@@ -1,0 +1,129 @@
+"""Coalesced reads: the handshakes of one event-loop tick share one MGET, and each still gets
+its own session, never one destroyed before it began (src/engineio_session/stores/redis/
+batch.py), against real Redis and a real Express app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio
+
+from engineio_session import get_session_id
+from engineio_session.errors import StoreError
+from engineio_session.stores import AsyncRedisStore
+from tests.apps.inprocess import Driver
+
+from .node_session import NodeSessionServer
+from .redis_target import RedisTarget
+
+SECRETS = ["coalesce secret"]
+
+
+@pytest.fixture(params=["single", "cluster"])
+def target(request: pytest.FixtureRequest) -> Iterator[RedisTarget]:
+    made = RedisTarget.of(request, str(request.param), "coalesce")
+    yield made
+    made.close()
+
+
+def counted(store: AsyncRedisStore) -> list[list[bytes]]:
+    """Record the keys of each MGET the store sends."""
+    calls: list[list[bytes]] = []
+    real = store._mget
+
+    async def mget(keys: list[bytes]) -> list[Any]:
+        calls.append(list(keys))
+        return await real(keys)
+
+    store._mget = mget  # type: ignore[method-assign]
+    return calls
+
+
+def test_one_mget_a_tick_each_reader_its_own_session(target: RedisTarget) -> None:
+    from engineio_session.stores import RedisStore
+    from tests.apps.harness import saved_session
+
+    seed = RedisStore(target.sync_client(), prefix=target.prefix)
+    kept = [saved_session(seed, n=n) for n in range(20)]
+    gone = [saved_session(seed, n=100 + n) for n in range(5)]
+    for session in gone:
+        target.raw.delete(target.key(session.id))  # destroyed before the reads begin
+    seed.close()
+
+    async def main() -> tuple[list[Any], list[list[bytes]]]:
+        client = (
+            redis.asyncio.Redis.from_url(target.url)
+            if target.cluster is None
+            else target.async_client()
+        )
+        store = AsyncRedisStore(client, prefix=target.prefix)
+        calls = counted(store)
+        ids = [s.id for s in kept] + [s.id for s in gone] + [kept[0].id]
+        found = await asyncio.gather(*(store.get(sid) for sid in ids))
+        await store.aclose()
+        await client.aclose()
+        return list(zip(ids, found, strict=True)), calls
+
+    results, calls = asyncio.run(main())
+    assert len(calls) == 1 and len(calls[0]) == 25  # one MGET, each key once
+    gone_ids = {s.id for s in gone}
+    for sid, session in results:
+        if sid in gone_ids:
+            assert session is None
+        else:
+            assert session is not None and session.id == sid
+    first, last = results[0][1], results[-1][1]
+    assert first is not last and first == last  # the same key twice: two objects
+
+
+def test_a_failed_mget_fails_each_reader(closed_port: int) -> None:
+    async def main() -> list[Any]:
+        client = redis.asyncio.Redis.from_url(f"redis://127.0.0.1:{closed_port}")
+        store = AsyncRedisStore(client)
+        found = await asyncio.gather(
+            *(store.get(f"s{n}") for n in range(3)), return_exceptions=True
+        )
+        await client.aclose()
+        return found
+
+    assert all(isinstance(error, StoreError) for error in asyncio.run(main()))
+
+
+def test_two_handshakes_in_one_tick_one_logged_out_on_node(
+    target: RedisTarget, tmp_path: Path
+) -> None:
+    config = {"store": target.node_store(), "session": {"secret": SECRETS}}
+    with NodeSessionServer(config) as node:
+        cookies = [node.login({"user": "ada"}), node.login({"user": "bob"})]
+        sids = [get_session_id(c, secrets=SECRETS) for c in cookies]
+        node.request("POST", "/logout", cookie=cookies[1])  # bob logs out a moment before
+        store = AsyncRedisStore(target.async_client(), prefix=target.prefix)
+        calls = counted(store)
+        driver = Driver(True, "engineio", tmp_path / "unused", store=store, secret=SECRETS)
+        try:
+
+            async def both() -> list[Any]:
+                return list(
+                    await asyncio.gather(
+                        *(
+                            driver._asgi("GET", "EIO=4&transport=polling", {"Cookie": c}, b"")
+                            for c in cookies
+                        )
+                    )
+                )
+
+            responses = driver.run(both())
+            assert [r.status for r in responses] == [200, 200]
+            ada, bob = (driver.handle.get(r.sid) for r in responses)
+            assert ada is not None and ada.id == sids[0] and ada["user"] == "ada"
+            assert bob is None
+            assert len(calls) == 1 and len(calls[0]) == 2  # both reads in one MGET
+        finally:
+            driver.run(store.aclose())
+            driver.run(store.client.aclose())
+            driver.close()
