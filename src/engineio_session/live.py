@@ -47,7 +47,7 @@ OnGone = Callable[[str], Any]
 class _BoundSession(Session):
     """A :class:`Session` bound to its store: the plans both shells drive."""
 
-    __slots__ = ("_new", "_on_gone", "destroyed", "store")
+    __slots__ = ("_new", "_on_gone", "destroyed", "saves", "store")
 
     def __init__(
         self, session: Session, store: Any, *, new: bool = False, on_gone: OnGone | None = None
@@ -60,6 +60,13 @@ class _BoundSession(Session):
         self.destroyed = False
         self._new = new
         self._on_gone = on_gone
+        #: how many saves succeeded (the HTTP middleware: a route that saved itself)
+        self.saves = 0
+
+    @property
+    def is_new(self) -> bool:
+        """True while the store has never held this session (made here, not yet saved)."""
+        return self._new
 
     def _gone(self) -> Generator[Call, Any, NoReturn]:
         self.destroyed = True
@@ -82,6 +89,7 @@ class _BoundSession(Session):
                 yield from self._gone()
             self.copy_from(merged)
         self.mark_saved()
+        self.saves += 1
 
     def _reload(self) -> Plan[None]:
         fresh = yield Call(self.store.get, self.id)
