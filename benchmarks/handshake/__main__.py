@@ -4,4 +4,5 @@ import sys
 
 from .run import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when pytest's --doctest-modules imports it
+    sys.exit(main())

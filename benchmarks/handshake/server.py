@@ -17,12 +17,14 @@ config (every key optional but ``mode``):
 - ``ping_interval``, ``ping_timeout`` (seconds), ``reload``, ``auto_save`` (``attach``'s
   options), ``modify``: the ``session`` handler changes the session (for ``auto_save``).
 
-Every server has a ``connect`` handler and a ``message`` handler that sends the message
-back. It prints ``{"port": N}`` once it listens, and serves until killed. ``GET
-/bench/stats`` answers ``{connections, sessions, loaded, messages, sockets, rss, pid}``:
-handshakes accepted, ``session`` events, those whose session is a benchmark session (it
-has the passport user ``bench-sessions.js`` stored), messages handled, open Engine.IO
-sockets, the RSS of the process serving (bytes) and its pid.
+Every server has a ``connect`` handler, a ``message`` handler that sends the message back
+and a ``disconnect`` handler. It prints ``{"port": N}`` once it listens, and serves until
+killed. ``GET /bench/stats`` answers ``{connections, sessions, loaded, messages, reloaded,
+sockets, rss, pid}``: handshakes accepted, ``session`` events, those whose session is a
+benchmark session (it has the passport user ``bench-sessions.js`` stored), messages
+handled, messages that found another session object than the connection's previous message
+did (``handle.get(sid)``: the reload of ``reload=True``), open Engine.IO sockets, the RSS of
+the process serving (bytes) and its pid.
 """
 
 from __future__ import annotations
@@ -45,11 +47,30 @@ class Stats:
     def __init__(self, eio: Any) -> None:
         self.eio = eio
         self.lock = threading.Lock()
-        self.counts = {"connections": 0, "sessions": 0, "loaded": 0, "messages": 0}
+        self.counts = {
+            "connections": 0,
+            "sessions": 0,
+            "loaded": 0,
+            "messages": 0,
+            "reloaded": 0,
+        }
+        self.seen: dict[str, int] = {}  # the id() of each connection's session at its last message
 
     def add(self, name: str) -> None:
         with self.lock:
             self.counts[name] += 1
+
+    def message(self, sid: str, handle: Any) -> None:
+        """Count a message, and whether the connection's session object is another one than
+        at its previous message: what ``reload=True`` does before each message."""
+        self.add("messages")
+        if handle is not None:
+            # the previous object is still the handle's while the reload makes the next
+            # one: two live objects, two ids
+            current = id(handle.get(sid))
+            if self.seen.get(sid, current) != current:
+                self.add("reloaded")
+            self.seen[sid] = current
 
     def body(self) -> bytes:
         with open("/proc/self/statm") as statm:
@@ -107,13 +128,18 @@ def async_app(config: dict[str, Any]) -> tuple[Any, Stats]:
     async def connect(sid: str, environ: dict[str, Any]) -> None:
         stats.add("connections")
 
+    handle = attach(eio, store=store, **attach_options(config)) if store is not None else None
+
     @eio.on("message")
     async def message(sid: str, data: Any) -> None:
-        stats.add("messages")
+        stats.message(sid, handle)
         await eio.send(sid, data)
 
+    @eio.on("disconnect")
+    async def disconnect(sid: str, reason: Any) -> None:
+        stats.seen.pop(sid, None)
+
     if store is not None:
-        attach(eio, store=store, **attach_options(config))
 
         @eio.on("session")
         async def session(sid: str, session: Any) -> None:
@@ -142,13 +168,18 @@ def sync_app(config: dict[str, Any]) -> tuple[Any, Stats]:
     def connect(sid: str, environ: dict[str, Any]) -> None:
         stats.add("connections")
 
+    handle = attach(eio, store=store, **attach_options(config)) if store is not None else None
+
     @eio.on("message")
     def message(sid: str, data: Any) -> None:
-        stats.add("messages")
+        stats.message(sid, handle)
         eio.send(sid, data)
 
+    @eio.on("disconnect")
+    def disconnect(sid: str, reason: Any) -> None:
+        stats.seen.pop(sid, None)
+
     if store is not None:
-        attach(eio, store=store, **attach_options(config))
 
         @eio.on("session")
         def session(sid: str, session: Any) -> None:
