@@ -11,9 +11,9 @@
 // loads the session (GET) and, for a loaded session it did not change, touches it (EXPIRE)
 // when the response ends: what an Express app's handshake costs in Node.
 // It prints {"port": N} once it listens. GET /bench/stats answers
-// {connections, loaded, clients, rss, pid}: handshakes accepted, handshakes whose request
-// carried a session loaded from the store (one with the benchmark's passport user), open
-// engine.io sockets, the process's RSS in bytes. It exits when stdin ends.
+// {connections, loaded, clients, rss, cpu, pid}: handshakes accepted, requests whose
+// session was loaded from the store (one with the benchmark's passport user), open
+// engine.io sockets, the process's RSS in bytes and CPU time (user + system, seconds). It exits when stdin ends.
 
 const http = require('http')
 const { Server } = require('engine.io')
@@ -46,7 +46,14 @@ run(async () => {
       res.writeHead(404).end()
       return
     }
-    const body = { ...stats, clients: engine.clientsCount, rss: process.memoryUsage().rss, pid: process.pid }
+    const cpu = process.cpuUsage()
+    const body = {
+      ...stats,
+      clients: engine.clientsCount,
+      rss: process.memoryUsage().rss,
+      cpu: (cpu.user + cpu.system) / 1e6,
+      pid: process.pid
+    }
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body))
   })
   engine.attach(listener) // /engine.io/ to the engine, anything else to the handler above

@@ -213,6 +213,7 @@ def measure(
         if not server.alive():
             raise SetupError(f"{spec.label} died:\n{server.process.tail()}")
         check_load(server, load, before, after, args.connections)
+    counted = after["connections"] - before["connections"]
     return {
         "rate": load.rate,
         "requests": load.requests,
@@ -220,6 +221,7 @@ def measure(
         "latency_p50_ms": load.latency_p50_ms,
         "latency_p99_ms": load.latency_p99_ms,
         "loaded": after["loaded"] - before["loaded"],
+        "cpu_us": (after["cpu"] - before["cpu"]) / counted * 1e6,
         "sockets_open": after.get("sockets", after.get("clients")),
         "rss_mb": after["rss"] / 2**20,
     }
@@ -251,8 +253,9 @@ def table(title: str, keys: list[str], results: dict[str, Any]) -> list[str]:
     lines = [
         title,
         "",
-        "| server | handshakes/s | of its own plain rate | open sockets, RSS at end |",
-        "|---|---:|---:|---:|",
+        "| server | handshakes/s | of its own plain rate | server CPU µs per handshake "
+        "| of plain, by CPU | open sockets, RSS at end |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for key in keys:
         if key not in results:
@@ -263,7 +266,8 @@ def table(title: str, keys: list[str], results: dict[str, Any]) -> list[str]:
         rss = max(r["rss_mb"] for r in rounds)
         lines.append(
             f"| {row['label']} | {number([r['rate'] for r in rounds], 'rate')} | "
-            f"{number(row['ratios'], 'ratio')} | {sockets:,}, {rss:,.0f} MB |"
+            f"{number(row['ratios'], 'ratio')} | {number([r['cpu_us'] for r in rounds], 'rate')} | "
+            f"{number(row['cpu_ratios'], 'ratio')} | {sockets:,}, {rss:,.0f} MB |"
         )
     return lines
 
@@ -331,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"  round {round_} {spec.key}: {measured['rate']:,.0f}/s "
                     f"(p50 {measured['latency_p50_ms']:.1f} ms, p99 "
-                    f"{measured['latency_p99_ms']:.1f} ms, {measured['sockets_open']:,} "
+                    f"{measured['latency_p99_ms']:.1f} ms, {measured['cpu_us']:.0f} µs CPU, "
+                    f"{measured['sockets_open']:,} "
                     f"sockets, {measured['rss_mb']:.0f} MB)",
                     flush=True,
                 )

@@ -20,11 +20,12 @@ config (every key optional but ``mode``):
 Every server has a ``connect`` handler, a ``message`` handler that sends the message back
 and a ``disconnect`` handler. It prints ``{"port": N}`` once it listens, and serves until
 killed. ``GET /bench/stats`` answers ``{connections, sessions, loaded, messages, reloaded,
-sockets, rss, pid}``: handshakes accepted, ``session`` events, those whose session is a
+sockets, rss, cpu, pid}``: handshakes accepted, ``session`` events, those whose session is a
 benchmark session (it has the passport user ``bench-sessions.js`` stored), messages
 handled, messages that found another session object than the connection's previous message
 did (``handle.get(sid)``: the reload of ``reload=True``), open Engine.IO sockets, the RSS of
-the process serving (bytes) and its pid.
+the process serving (bytes), the CPU time it used (user + system, seconds, all its threads)
+and its pid.
 """
 
 from __future__ import annotations
@@ -75,7 +76,14 @@ class Stats:
     def body(self) -> bytes:
         with open("/proc/self/statm") as statm:
             rss = int(statm.read().split()[1]) * PAGE
-        answer = {**self.counts, "sockets": len(self.eio.sockets), "rss": rss, "pid": os.getpid()}
+        times = os.times()
+        answer = {
+            **self.counts,
+            "sockets": len(self.eio.sockets),
+            "rss": rss,
+            "cpu": times.user + times.system,
+            "pid": os.getpid(),
+        }
         return json.dumps(answer).encode()
 
 
