@@ -342,14 +342,23 @@ def main(argv: list[str] | None = None) -> int:
                 )
         for key, row in results.items():
             plain = results[SPECS[key].plain]["rounds"]
-            row["ratios"] = [
-                r["rate"] / p["rate"] for r, p in zip(row["rounds"], plain, strict=True)
-            ]
+            pairs = list(zip(row["rounds"], plain, strict=True))
+            row["ratios"] = [r["rate"] / p["rate"] for r, p in pairs]
+            row["cpu_ratios"] = [p["cpu_us"] / r["cpu_us"] for r, p in pairs]
         profile = None
         if args.profile > 0:
             from .profile import profile_server
 
             profile = profile_server(SPECS["asgi-redis"], setup, sessions, args)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "versions": versions(),
+        "machine": {"cpus": os.cpu_count(), "loadavg_at_end": os.getloadavg()},
+        "results": results,
+        "profile": profile,
+    }
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
     main_keys = [spec.key for spec in MAIN]
     other_keys = [
         k
@@ -378,14 +387,5 @@ def main(argv: list[str] | None = None) -> int:
     if profile is not None:
         lines += ["", *profile["text"]]
     print("\n".join(lines))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    report = {
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "versions": versions(),
-        "machine": {"cpus": os.cpu_count(), "loadavg_at_end": os.getloadavg()},
-        "results": results,
-        "profile": profile,
-    }
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nsaved {args.json}")
     return 0
