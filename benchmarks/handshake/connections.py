@@ -18,8 +18,9 @@ made by Node (connect-redis, as for the handshake benchmark).
   did without it.
 - auto_save: ``--clients`` loops open a connection, whose ``session`` handler changes the
   session, and close it once open; open+close cycles/s with ``auto_save`` off and on (a
-  save at each disconnect). Checked: after the run without it no stored session has the
-  change, after the run with it the sessions of the connections have it.
+  save at each disconnect), and the server's CPU time per cycle. Checked: after the run
+  without it no stored session has the change, after the run with it the sessions of the
+  connections have it.
 - memory: ``--hold`` connections opened and held; the server's RSS before and with them all
   open, the difference divided by the connections: without a session and with one.
 
@@ -122,7 +123,12 @@ def echo(spec: Spec, setup: Setup, cookies: Path, args: argparse.Namespace) -> d
         raise RuntimeError(f"{spec.label}: {reloaded} new session objects without reload")
     if spec.loads and after["loaded"] - before["loaded"] != args.clients:
         raise RuntimeError(f"{spec.label}: not every connection has its session")
-    return {"rate": answer["messages"] / answer["seconds"], "reloaded": reloaded, **answer}
+    return {
+        "rate": answer["messages"] / answer["seconds"],
+        "reloaded": reloaded,
+        "cpu_us": (after["cpu"] - before["cpu"]) / messages * 1e6,
+        **answer,
+    }
 
 
 def changed_sessions(setup: Setup) -> int:
@@ -156,6 +162,7 @@ def cycle(spec: Spec, setup: Setup, cookies: Path, args: argparse.Namespace) -> 
     return {
         "rate": answer["cycles"] / answer["seconds"],
         "changed": changed_sessions(setup),
+        "cpu_us": (after["cpu"] - before["cpu"]) / loaded * 1e6,
         **answer,
     }
 
@@ -295,16 +302,17 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
             "",
             f"reload: {args.clients} websocket connections, message + echo in a loop",
             "",
-            "| server | messages/s | of plain | µs per message over plain |",
-            "|---|---:|---:|---:|",
+            "| server | messages/s | of plain | server CPU µs per message | over plain |",
+            "|---|---:|---:|---:|---:|",
         ]
         for label, runs in rows.items():
             rates = [r["rate"] for r in runs]
             ratios = [r["rate"] / b["rate"] for r, b in zip(runs, base, strict=True)]
-            extra = [1e6 / r["rate"] - 1e6 / b["rate"] for r, b in zip(runs, base, strict=True)]
+            cpu = [r["cpu_us"] for r in runs]
+            extra = [r["cpu_us"] - b["cpu_us"] for r, b in zip(runs, base, strict=True)]
             lines.append(
                 f"| {label} | {span(rates, '{:,.0f}')} | {span(ratios, '{:.2f}x')} | "
-                f"{span(extra, '{:.0f}')} |"
+                f"{span(cpu, '{:,.0f}')} | {span(extra, '{:+,.0f}')} |"
             )
     if "auto_save" in results:
         rows = results["auto_save"]
@@ -313,16 +321,17 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> list[str]:
             "",
             f"auto_save: {args.clients} loops of websocket open + close",
             "",
-            "| server | cycles/s | of no auto_save | µs per disconnect |",
-            "|---|---:|---:|---:|",
+            "| server | cycles/s | of no auto_save | server CPU µs per cycle | over no auto_save |",
+            "|---|---:|---:|---:|---:|",
         ]
         for label, runs in rows.items():
             rates = [r["rate"] for r in runs]
             ratios = [r["rate"] / b["rate"] for r, b in zip(runs, base, strict=True)]
-            extra = [1e6 / r["rate"] - 1e6 / b["rate"] for r, b in zip(runs, base, strict=True)]
+            cpu = [r["cpu_us"] for r in runs]
+            extra = [r["cpu_us"] - b["cpu_us"] for r, b in zip(runs, base, strict=True)]
             lines.append(
                 f"| {label} | {span(rates, '{:,.0f}')} | {span(ratios, '{:.2f}x')} | "
-                f"{span(extra, '{:.0f}')} |"
+                f"{span(cpu, '{:,.0f}')} | {span(extra, '{:+,.0f}')} |"
             )
     if "memory" in results:
         rows = results["memory"]
