@@ -290,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def span(values: list[float], fmt: str) -> str:
     texts = [fmt.format(min(values)), fmt.format(max(values))]
-    return texts[0] if texts[0] == texts[1] else "-".join(texts)
+    joiner = " to " if "+" in fmt or min(values) < 0 else "-"
+    return texts[0] if texts[0] == texts[1] else joiner.join(texts)
 
 
 def report(results: dict[str, Any], args: argparse.Namespace) -> list[str]:

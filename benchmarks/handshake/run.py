@@ -33,6 +33,16 @@ express-session's ``req.session``, counted by the server). Checked after each ti
 no socket error and no non-2xx answer, the server counted as many handshakes as wrk, and a
 session server loaded a session on every one of them.
 
+Probes (benchmarks/handshake/probes.py), beside them: the plain ASGI server whose
+``connect`` handler verifies the cookie and awaits one ``redis.asyncio`` GET of the
+session's key (no decoding, no Session, no event: the floor of one round trip per
+handshake), and the same with the GETs of one event-loop turn sent as one MGET (the
+coalescing issue 10 proposes, measured before it is built).
+
+Each row also gives the server's CPU time per handshake (user + system of the server
+process, from its own stats: steadier than the rate on a shared machine) and, for the
+Python servers, the part of it spent in the cyclic garbage collector.
+
 ``--profile S`` also runs the ASGI + ``AsyncRedisStore`` server under py-spy for S seconds
 of load (benchmarks/handshake/profile.py) and prints where the time goes.
 
@@ -110,6 +120,26 @@ OTHER = [
         loads=True,
     ),
 ]
+# what a session read could cost at best (benchmarks/handshake/probes.py)
+PROBE = {"mode": "asgi", "store": None}
+PROBES = [
+    Spec(
+        "asgi-get",
+        "probe: python-engineio + uvicorn, `connect` verifies the cookie + one GET",
+        "python",
+        {**PROBE, "probe": "get"},
+        plain="asgi",
+        loads=True,
+    ),
+    Spec(
+        "asgi-mget",
+        "probe: the same, the GETs of one event-loop turn sent as one MGET",
+        "python",
+        {**PROBE, "probe": "mget"},
+        plain="asgi",
+        loads=True,
+    ),
+]
 # not in the default run: werkzeug's threaded server, to compare with gunicorn
 WERKZEUG = {"mode": "threading", "wsgi_server": "werkzeug"}
 EXTRA = [
@@ -129,7 +159,7 @@ EXTRA = [
         loads=True,
     ),
 ]
-SPECS = {spec.key: spec for spec in MAIN + OTHER + EXTRA}
+SPECS = {spec.key: spec for spec in MAIN + OTHER + PROBES + EXTRA}
 CHECKS = 5  # handshakes with valid cookies in the check before the timed runs
 
 
@@ -222,6 +252,8 @@ def measure(
         "latency_p99_ms": load.latency_p99_ms,
         "loaded": after["loaded"] - before["loaded"],
         "cpu_us": (after["cpu"] - before["cpu"]) / counted * 1e6,
+        # Node's stats have no gc: its collector runs on threads of its own, partly
+        "gc_us": (after.get("gc", 0.0) - before.get("gc", 0.0)) / counted * 1e6,
         "sockets_open": after.get("sockets", after.get("clients")),
         "rss_mb": after["rss"] / 2**20,
     }
@@ -286,8 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ping-timeout", type=float, default=20.0)
     parser.add_argument(
         "--servers",
-        default="main,other",
-        help="main, other, extra, or server keys: " + ", ".join(SPECS),
+        default="main,other,probes",
+        help="main, other, probes, extra, or server keys: " + ", ".join(SPECS),
     )
     parser.add_argument(
         "--profile",
@@ -299,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=ROOT / ".benchmarks" / "handshake.json")
     args = parser.parse_args(argv)
 
-    groups = {"main": MAIN, "other": OTHER, "extra": EXTRA}
+    groups = {"main": MAIN, "other": OTHER, "probes": PROBES, "extra": EXTRA}
     specs: list[Spec] = []
     for name in args.servers.split(","):
         for spec in groups.get(name, [SPECS[name]] if name in SPECS else []):
@@ -335,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"  round {round_} {spec.key}: {measured['rate']:,.0f}/s "
                     f"(p50 {measured['latency_p50_ms']:.1f} ms, p99 "
-                    f"{measured['latency_p99_ms']:.1f} ms, {measured['cpu_us']:.0f} µs CPU, "
+                    f"{measured['latency_p99_ms']:.1f} ms, {measured['cpu_us']:.0f} µs CPU "
+                    f"of which {measured['gc_us']:.0f} µs GC, "
                     f"{measured['sockets_open']:,} "
                     f"sockets, {measured['rss_mb']:.0f} MB)",
                     flush=True,
@@ -368,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
             "sync-redis",
             "sync-file",
             "asgi-file",
+            "asgi-get",
+            "asgi-mget",
             "werkzeug",
             "werkzeug-redis",
         )

@@ -15,26 +15,30 @@ config (every key optional but ``mode``):
   ``AsyncFileStore`` on ``path``); with a store, ``attach(eio, store=..., secret=secret)``
   and a ``session`` handler;
 - ``ping_interval``, ``ping_timeout`` (seconds), ``reload``, ``auto_save`` (``attach``'s
-  options), ``modify``: the ``session`` handler changes the session (for ``auto_save``).
+  options), ``modify``: the ``session`` handler changes the session (for ``auto_save``);
+- ``probe`` (ASGI, no store): ``"get"`` or ``"mget"``, a ``connect`` handler that reads the
+  session's key itself (benchmarks/handshake/probes.py).
 
 Every server has a ``connect`` handler, a ``message`` handler that sends the message back
 and a ``disconnect`` handler. It prints ``{"port": N}`` once it listens, and serves until
 killed. ``GET /bench/stats`` answers ``{connections, sessions, loaded, messages, reloaded,
-sockets, rss, cpu, pid}``: handshakes accepted, ``session`` events, those whose session is a
+sockets, rss, cpu, gc, pid}``: handshakes accepted, ``session`` events, those whose session is a
 benchmark session (it has the passport user ``bench-sessions.js`` stored), messages
 handled, messages that found another session object than the connection's previous message
 did (``handle.get(sid)``: the reload of ``reload=True``), open Engine.IO sockets, the RSS of
-the process serving (bytes), the CPU time it used (user + system, seconds, all its threads)
-and its pid.
+the process serving (bytes), the CPU time it used (user + system, seconds, all its threads),
+the time spent in the cyclic garbage collector (seconds, ``gc.callbacks``) and its pid.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
 import sys
 import threading
+import time
 from typing import Any
 
 import engineio
@@ -47,6 +51,9 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 class Stats:
     def __init__(self, eio: Any) -> None:
         self.eio = eio
+        self.gc_seconds = 0.0  # time in the cyclic garbage collector
+        self._gc_started = 0.0
+        gc.callbacks.append(self._gc)
         self.lock = threading.Lock()
         self.counts = {
             "connections": 0,
@@ -56,6 +63,12 @@ class Stats:
             "reloaded": 0,
         }
         self.seen: dict[str, int] = {}  # the id() of each connection's session at its last message
+
+    def _gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.gc_seconds += time.perf_counter() - self._gc_started
 
     def add(self, name: str) -> None:
         with self.lock:
@@ -82,6 +95,7 @@ class Stats:
             "sockets": len(self.eio.sockets),
             "rss": rss,
             "cpu": times.user + times.system,
+            "gc": self.gc_seconds,
             "pid": os.getpid(),
         }
         return json.dumps(answer).encode()
@@ -132,9 +146,15 @@ def async_app(config: dict[str, Any]) -> tuple[Any, Stats]:
     store = make_store(config, asynchronous=True)
     modify = bool(config.get("modify"))
 
-    @eio.on("connect")
-    async def connect(sid: str, environ: dict[str, Any]) -> None:
-        stats.add("connections")
+    if config.get("probe"):
+        from .probes import connect_probe
+
+        eio.on("connect", connect_probe(config, stats.add))
+    else:
+
+        @eio.on("connect")
+        async def connect(sid: str, environ: dict[str, Any]) -> None:
+            stats.add("connections")
 
     handle = attach(eio, store=store, **attach_options(config)) if store is not None else None
 
