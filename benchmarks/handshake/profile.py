@@ -29,6 +29,7 @@ from .sessions import Sessions
 
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 TOP = 15
+C_TRUNK = ("CPython internals (C)", "libc (system calls)", "?")
 
 
 def py_spy() -> str:
@@ -43,15 +44,26 @@ def package(file: str) -> str:
     entry: ``engineio/async_server.py``): engineio_session, engineio, asyncio, h11, ..."""
     if "engineio_session/" in file:
         return "engineio_session"
+    if file.startswith("libc"):
+        return "libc (system calls)"
+    if native(file):
+        return "CPython internals (C)"
     return file.split("site-packages/", 1)[-1].split("/", 1)[0].removesuffix(".py")
+
+
+def native(file: str) -> bool:
+    """A C frame (``--native``): libpython, libc, an extension module."""
+    return not file.endswith(".py") and not file.startswith("<frozen")
 
 
 def label(frame: str) -> tuple[str, str]:
     """(``function (file)``, package) of one collapsed-stack frame."""
     match = FRAME.match(frame)
     if match is None:
-        return frame, "?"
+        return frame, "libc (system calls)" if frame.startswith("0x") else "?"
     file = match["file"]
+    if match["function"].startswith("gc_collect"):
+        return f"{match['function']} ({file})", "gc (the cyclic collector)"
     short = file.split("site-packages/", 1)[-1]
     short = short.split("src/", 1)[-1] if "engineio_session" in short else short
     return f"{match['function']} ({short})", package(file)
@@ -62,7 +74,7 @@ def summarize(raw: str) -> dict[str, Any]:
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
     packages: Counter[str] = Counter()
-    ours = 0
+    ours = collecting = 0
     samples = idle = 0
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -79,16 +91,20 @@ def summarize(raw: str) -> dict[str, Any]:
             continue
         own[leaf] += count
         packages[leaf_package] += count
-        for name in {name for name, _ in frames}:
+        # the C frames of the interpreter's trunk say nothing in "total"; the collector does
+        for name in {name for name, pkg in frames if pkg not in C_TRUNK}:
             total[name] += count
         if any(pkg == "engineio_session" for _, pkg in frames):
             ours += count
+        if any(pkg.startswith("gc ") for _, pkg in frames):
+            collecting += count
     busy = samples - idle
     share = 100.0 / samples if samples else 0.0
     return {
         "samples": samples,
         "idle_pct": idle * share,
         "engineio_session_total_pct": ours * share,
+        "gc_total_pct": collecting * share,
         "packages_own_pct": {k: v * share for k, v in packages.most_common()},
         "own_pct": [(k, v * share) for k, v in own.most_common(TOP)],
         # the event loop's trunk (in every busy sample) says nothing: left out
@@ -104,7 +120,8 @@ def text(summary: dict[str, Any], rate: float, seconds: float) -> list[str]:
         f"Profile: ASGI + AsyncRedisStore under load ({rate:,.0f} handshakes/s under py-spy, "
         f"{seconds:g} s, {summary['samples']:,} samples at 100 Hz; % of all samples)",
         f"  idle (event loop in select): {summary['idle_pct']:.1f}%   "
-        f"stacks with an engineio_session frame: {summary['engineio_session_total_pct']:.1f}%",
+        f"stacks with an engineio_session frame: {summary['engineio_session_total_pct']:.1f}%   "
+        f"in the cyclic GC: {summary['gc_total_pct']:.1f}%",
         "  own time by package: "
         + ", ".join(f"{k} {v:.1f}%" for k, v in summary["packages_own_pct"].items() if v >= 0.5),
         "  top own time:",
@@ -139,6 +156,7 @@ def profile_server(
             "raw",
             "--function",
             "--idle",
+            "--native",
             "--output",
             str(output),
         ]
