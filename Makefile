@@ -6,7 +6,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node-fixtures/node_modules/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install services test demo demo-serve lint vectors bench fuzz clean
+.PHONY: install services test demo demo-serve lint vectors bench bench-all fuzz clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -45,8 +45,23 @@ lint: install
 vectors: install
 	cd node-fixtures && node gen-vectors.js
 
+# the micro-benchmarks (pytest-benchmark, beside Node), then the handshake benchmark of
+# issue 10 (wrk, installed from Debian's packages where missing; Node and Python servers on
+# 20,000 Node-made sessions; py-spy profile) and the per-connection costs (reload,
+# auto_save, memory with 10,000 websockets): benchmarks/handshake/. About 10 minutes.
+# HANDSHAKE_ARGS / CONNECTIONS_ARGS pass options (`python -m benchmarks.handshake --help`).
+HANDSHAKE_ARGS ?=
+CONNECTIONS_ARGS ?=
 bench: install
+	scripts/ensure-services wrk
 	$(PYTEST) benchmarks -p no:cacheprovider --benchmark-columns=min,median,mean,rounds --benchmark-sort=name
+	$(BIN)/python -m benchmarks.handshake --profile 10 $(HANDSHAKE_ARGS)
+	$(BIN)/python -m benchmarks.handshake.connections $(CONNECTIONS_ARGS)
+
+# the same with three rounds, werkzeug beside gunicorn, and the connection costs twice
+bench-all: HANDSHAKE_ARGS += --servers main,other,extra --repeat 3
+bench-all: CONNECTIONS_ARGS += --repeat 2
+bench-all: bench
 
 # FUZZ_CASES cases spread over the five core ops, fresh random seeds each run
 FUZZ_CASES ?= 1000000

@@ -1,0 +1,75 @@
+"""Probes for the handshake benchmark: what a session read could cost at best, without
+``attach`` (server.py's ``"probe"`` option; ``--servers probes``).
+
+- ``get``: the ``connect`` handler verifies the cookie (``get_session_id``) and awaits one
+  ``redis.asyncio`` GET of the session's key: one redis-py round trip per handshake, no
+  decoding, no Session, no ``session`` event (the floor of today's design).
+- ``mget``: the same, the GETs of the handshakes that wait in the same event-loop turn
+  sent as one MGET (:class:`Coalescer`): the idea of issue 10, measured before it is built.
+
+Each counts ``loaded`` when the value it read is a stored session, so the benchmark's checks
+hold for them as for ``attach``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+class Coalescer:
+    """``await coalescer.get(key)``: the keys asked for in one event-loop turn read with one
+    MGET, sent at the end of that turn."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.pending: list[tuple[str, asyncio.Future[Any]]] = []
+
+    def get(self, key: str) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if not self.pending:
+            loop.call_soon(self._flush)
+        self.pending.append((key, future))
+        return future
+
+    def _flush(self) -> None:
+        batch, self.pending = self.pending, []
+        asyncio.get_running_loop().create_task(self._read(batch))
+
+    async def _read(self, batch: list[tuple[str, asyncio.Future[Any]]]) -> None:
+        try:
+            values = await self.client.mget([key for key, _ in batch])
+        except Exception as error:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for (_, future), value in zip(batch, values, strict=True):
+            if not future.done():
+                future.set_result(value)
+
+
+def connect_probe(config: dict[str, Any], count: Any) -> Any:
+    """The async ``connect`` handler of probe ``config["probe"]``; ``count(name)`` counts."""
+    import redis.asyncio
+
+    from engineio_session import get_session_id
+
+    client = redis.asyncio.Redis.from_url(config["redis_url"])
+    prefix = config["prefix"]
+    secret = config["secret"]
+    coalescer = Coalescer(client) if config["probe"] == "mget" else None
+
+    async def connect(sid: str, environ: dict[str, Any]) -> None:
+        count("connections")
+        session_id = get_session_id(environ.get("HTTP_COOKIE", ""), secrets=secret)
+        if session_id is None:
+            return
+        key = prefix + session_id
+        raw = await (coalescer.get(key) if coalescer is not None else client.get(key))
+        if raw is not None and b'"passport"' in raw:
+            count("sessions")
+            count("loaded")
+
+    return connect
