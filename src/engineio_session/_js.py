@@ -14,6 +14,7 @@ b'a\\xef\\xbf\\xbdb'
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import time
@@ -109,7 +110,8 @@ _MS = timedelta(milliseconds=1)
 _ISO_DATE = re.compile(
     r"(?P<year>[+-]\d{6}|\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
     r"T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,9}))?)?"
-    r"(?P<zone>Z|[+-]\d{2}:\d{2})"
+    r"(?P<zone>Z|[+-]\d{2}:\d{2})",
+    re.ASCII,  # JS Date reads ASCII digits only (a fullwidth digit is an Invalid Date)
 )
 MAX_DATE_MS = 8.64e15  # ECMA-262 sec 21.4.1.31 TimeClip: the largest |time value|
 
@@ -204,6 +206,17 @@ def _days_from_civil(year: int, month: int, dom: int) -> int:
     return era * 146097 + doe - 719468
 
 
+@functools.lru_cache(maxsize=4096)
+def _day_start(text: str) -> int | None:
+    """The time value of the start of ``YYYY-MM-DD`` (UTC), or None if it is not one."""
+    if not (text[4] == "-" == text[7] and text.replace("-", "").isdigit() and text.isascii()):
+        return None
+    year, month, dom = int(text[:4]), int(text[5:7]), int(text[8:10])
+    if not (1 <= month <= 12 and 1 <= dom <= _days_in_month(year, month)):
+        return None
+    return _days_from_civil(year, month, dom) * 86_400_000
+
+
 def parse_date(text: str) -> float:
     """The time value ``new Date(text)`` gets for the ISO form JSON holds; NaN if invalid.
 
@@ -211,7 +224,19 @@ def parse_date(text: str) -> float:
     1795628562841
     >>> parse_date("+010000-01-01T00:00:00.000Z")
     253402300800000
+    >>> parse_date("\uff12026-11-25T17:42:42.841Z")  # not an ASCII digit: Invalid Date
+    nan
     """
+    # the form Date.prototype.toJSON writes (every expiry express-session stores): its
+    # calendar day looked up once, the time of day from fixed slices
+    if len(text) == 24 and text[23] == "Z" and text[10] == "T" and text[19] == ".":
+        day = _day_start(text[:10])
+        if day is not None and text[13] == ":" == text[16]:
+            clock = text[11:13] + text[14:16] + text[17:19] + text[20:23]
+            if clock.isdigit() and clock.isascii():
+                hour, minute, second = int(clock[:2]), int(clock[2:4]), int(clock[4:6])
+                if hour < 24 and minute < 60 and second < 60:
+                    return day + ((hour * 60 + minute) * 60 + second) * 1000 + int(clock[6:])
     match = _ISO_DATE.fullmatch(text)
     if match is None or match["year"] == "-000000":
         return math.nan

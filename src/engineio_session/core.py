@@ -114,6 +114,8 @@ class SessionCore:
         self._lock = threading.Lock()
         #: the store can say when a session ends (RedisStore.subscribe_ends); False once it
         #: said it cannot, so that is logged once
+        #: what live sessions call when they find theirs gone (one bound method for all)
+        self._on_gone = self._end_session
         self._notifies = options.watch is not None and callable(
             getattr(store, "subscribe_ends", None)
         )
@@ -168,15 +170,29 @@ class SessionCore:
         return result, False
 
     def _live(self, stored: Any, *, new: bool = False) -> Any:
-        return self.live_class(stored, self._store, new=new, on_gone=self._end_session)
+        return self.live_class(stored, self._store, new=new, on_gone=self._on_gone)
 
     def _load(self, session_id: str, what: str) -> Plan[tuple[Any, bool]]:
         """The live session stored under ``session_id`` (None: none, or expired), and
         whether the store failed."""
-        reject = self._options.reject_on_store_error()
-        stored, failed = yield from self._guarded(what, reject, call(self._store.get, session_id))
+        # _guarded(call(get)) unrolled: the hot path of every handshake with a cookie
+        health = self._health
+        if not health.admit():
+            health.refused(what, self._outcome(self._options.reject_on_store_error()))
+            return None, True
+        started = time.monotonic()
+        try:
+            stored = yield Call(self._store.get, session_id)
+        except Exception as error:
+            outcome = self._outcome(self._options.reject_on_store_error())
+            health.failed(error, what, outcome, time.monotonic() - started)
+            return None, True
+        except BaseException:
+            health.release()
+            raise
+        health.succeeded()
         if stored is None or stored.expired():
-            return None, failed
+            return None, False
         return self._live(stored), False
 
     # --- a handshake ------------------------------------------------------------------

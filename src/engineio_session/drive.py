@@ -24,7 +24,9 @@ at each :class:`Call` it asks for (see :func:`steps`).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import types
 from collections.abc import Callable, Generator
 from typing import Any, TypeAlias, TypeVar
 
@@ -68,6 +70,10 @@ def call(function: Callable[..., Any], *args: Any) -> Plan[Any]:
     return (yield Call(function, *args))
 
 
+#: what most calls return on an event loop, known without inspect.isawaitable's checks
+_AWAITABLES = frozenset({types.CoroutineType, asyncio.Future, asyncio.Task})
+
+
 class _Stepper:
     """Feeds outcomes to a plan; ``None`` once it returned (its value in ``result``)."""
 
@@ -101,7 +107,7 @@ class _Stepper:
     async def perform_async(self, step: Call) -> Call | None:
         try:
             value = step.function(*step.args)
-            if inspect.isawaitable(value):
+            if type(value) in _AWAITABLES or inspect.isawaitable(value):
                 value = await value
         except BaseException as error:
             return self.throw(error)

@@ -54,6 +54,11 @@ class EngineIOAdapter(SessionCore):
     """How the core reaches an Engine.IO server: its handlers, its background tasks, its
     connections. Shared by the sync and the async handles (and the Socket.IO ones)."""
 
+    #: whether the current session is kept up to date in the handshake's environ after the
+    #: handshake: python-socketio hands that environ to every handler (and keeps it anyway);
+    #: python-engineio's handlers see it only in ``connect``, so it is not kept alive here
+    _keeps_environs = False
+
     def __init__(self, eio: Any, store: Any, options: AttachOptions) -> None:
         super().__init__(store, options)
         self._eio = eio
@@ -127,7 +132,7 @@ class EngineIOAdapter(SessionCore):
         if is_rejection(result):
             exchange.rejected = True
             return result
-        if sid in self._sessions or self._options.auth_key is not None:
+        if self._keeps_environs and (sid in self._sessions or self._options.auth_key is not None):
             self._environs[sid] = environ  # a session may come later, from a CONNECT's auth
         if exchange.set_cookie and "aiohttp.request" in environ:
             for value in exchange.set_cookie:

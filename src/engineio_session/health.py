@@ -79,6 +79,8 @@ class StoreHealth:
 
     def admit(self) -> bool:
         """Whether a call may go to the store now (False: it is down, and a probe is out)."""
+        if not self.down:  # the common case, no lock
+            return True
         with self._lock:
             if not self.down:
                 return True

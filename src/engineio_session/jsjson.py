@@ -35,7 +35,7 @@ from typing import Any
 
 from ._js import date_to_json, datetime_to_ms, number_to_string
 
-__all__ = ["dumps", "loads"]
+__all__ = ["dumps", "loads", "raw_decode"]
 
 _SAFE = 2**53
 _MAX_INDEX = 2**32 - 2  # the largest array index (ECMA-262 sec 6.1.7)
@@ -66,6 +66,9 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+_DECODER = json.JSONDecoder(parse_int=_js_int, parse_float=_js_float, parse_constant=_no_constant)
+
+
 def loads(text: str | bytes) -> Any:
     """Parse JSON as ``JSON.parse`` does; ``ValueError`` where it throws.
 
@@ -74,9 +77,20 @@ def loads(text: str | bytes) -> Any:
     if isinstance(text, (bytes, bytearray, memoryview)):
         text = bytes(text).decode("utf-8", "replace")
     try:
-        return json.loads(
-            text, parse_int=_js_int, parse_float=_js_float, parse_constant=_no_constant
-        )
+        return _DECODER.decode(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def raw_decode(text: str, index: int) -> tuple[Any, int]:
+    """The JSON value that starts at ``text[index]`` (no white space before it), read as
+    :func:`loads` reads it, and the index where it ends; ``ValueError`` if there is none.
+
+    >>> raw_decode('{"cookie":{"a":1},"n":2}', 10)
+    ({'a': 1}, 17)
+    """
+    try:
+        return _DECODER.raw_decode(text, index)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
 

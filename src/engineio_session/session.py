@@ -305,18 +305,49 @@ class Session(MutableMapping[str, Any]):
     (32, 3600000, {'user': 'ada'})
     """
 
-    __slots__ = ("_baseline", "_data", "_loaded_hash", "cookie", "id")
+    __slots__ = ("_baseline", "_items", "_loaded_hash", "_origin", "_rest", "cookie", "id")
 
     def __init__(
         self, sid: str, cookie: Cookie | None = None, data: Mapping[str, Any] | None = None
     ) -> None:
         self.id = sid
         self.cookie = cookie if cookie is not None else Cookie()
-        self._data: dict[str, Any] = {}
-        if data:
-            self.update(data)
+        #: the user's data; None until first read when loaded lazily (see from_stored_text)
+        self._items: dict[str, Any] | None = {}
+        self._origin = ""
+        #: where the data after the cookie starts in the stored text (0: parse it all)
+        self._rest = 0
         self._loaded_hash: str | None = ""
         self._baseline: tuple[str, Callable[[str], Any]] | None = None
+        if data:
+            self.update(data)
+
+    @property
+    def _data(self) -> dict[str, Any]:
+        items = self._items
+        if items is None:
+            items = self._items = self._parse_data()
+        return items
+
+    def _parse_data(self) -> dict[str, Any]:
+        """The data of a session loaded lazily: its stored text parsed on first use."""
+        from .errors import CorruptSessionError
+
+        assert self._baseline is not None
+        text, parse = self._baseline
+        rest = self._rest
+        try:
+            if rest:  # the text after the cookie (",..."): the cookie is not parsed twice
+                loaded = parse("{" + text[rest + 1 :]) if rest < len(text) - 1 else {}
+            else:
+                loaded = parse(text)
+        except (ValueError, TypeError) as error:
+            reason = f"not JSON beyond its cookie ({type(error).__name__})"
+            raise CorruptSessionError(self._origin or "a store", self.id, reason) from None
+        if not isinstance(loaded, dict):
+            raise CorruptSessionError(self._origin or "a store", self.id, "not an object")
+        loaded.pop("cookie", None)
+        return loaded
 
     @classmethod
     def new(
@@ -367,12 +398,36 @@ class Session(MutableMapping[str, Any]):
         if "cookie" not in data:
             raise ValueError("the stored session has no cookie")
         session = cls(sid, Cookie.from_json(data["cookie"]))
-        session._data = {key: value for key, value in data.items() if key != "cookie"}
+        session._items = {key: value for key, value in data.items() if key != "cookie"}
         if text is None:
             session.mark_saved()
         else:
             session._loaded_hash = None
             session._baseline = (text, parse)
+        return session
+
+    @classmethod
+    def from_stored_text(
+        cls,
+        sid: str,
+        cookie: Any,
+        text: str,
+        parse: Callable[[str], Any] = jsjson.loads,
+        *,
+        origin: str = "",
+        rest: int = 0,
+    ) -> Session:
+        """A session whose ``cookie`` (already parsed) is all that was read of its stored
+        ``text``: the rest is parsed when the data is first used (the watcher and a
+        handshake with no handler reading it never pay for it). ``origin`` names the store
+        in the :class:`~engineio_session.errors.CorruptSessionError` of a rest that is not
+        JSON. ``ValueError`` if ``cookie`` is no cookie."""
+        session = cls(sid, Cookie.from_json(cookie))
+        session._items = None
+        session._origin = origin
+        session._rest = rest
+        session._loaded_hash = None
+        session._baseline = (text, parse)
         return session
 
     def to_json(self) -> dict[str, Any]:
@@ -423,7 +478,9 @@ class Session(MutableMapping[str, Any]):
         """Hold what ``other`` holds: its cookie, its data (a shallow copy) and the baseline
         of :attr:`modified` (still lazy if it was). The id stays."""
         self.cookie = other.cookie
-        self._data = dict(other._data)
+        self._items = None if other._items is None else dict(other._items)
+        self._origin = other._origin
+        self._rest = other._rest
         self._loaded_hash = other._loaded_hash
         self._baseline = other._baseline
 

@@ -86,6 +86,7 @@ class SocketIOAdapter(EngineIOAdapter):
     ``auth``), each event, and closing every namespace first."""
 
     fires_on_handshake = False  # per namespace, after its connect handler accepted
+    _keeps_environs = True
 
     def __init__(self, sio: Any, store: Any, options: AttachOptions) -> None:
         super().__init__(sio.eio, store, options)

@@ -32,7 +32,8 @@ Internals, for want of a public route:
 
 from __future__ import annotations
 
-import contextvars
+import asyncio
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -51,10 +52,20 @@ __all__ = [
 
 Handler = Callable[..., Any]
 
-#: the exchange of the handshake being handled in this context (thread, greenlet, task)
-_EXCHANGE: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar(
-    "engineio_session_exchange", default=None
-)
+#: the exchange of each handshake being handled, by the task (asyncio) or thread (greenlet
+#: under eventlet and gevent) handling it. Not a ContextVar: every task and timer a handshake
+#: starts copies the context, so a value set there would live (and be scanned by the
+#: garbage collector) as long as the connection
+_EXCHANGES: dict[Any, Exchange] = {}
+
+
+def _handler() -> Any:
+    """Who handles the current request: its asyncio task, else its thread (or greenlet)."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running event loop: a WSGI server's thread or greenlet
+        task = None
+    return task if task is not None else threading.get_ident()
 
 
 def check_server(eio: Any) -> None:
@@ -171,7 +182,7 @@ def _raw_exchange(
 
 def current_exchange() -> Exchange | None:
     """The exchange :func:`wrap_handle_request` made for the handshake being handled."""
-    return _EXCHANGE.get()
+    return _EXCHANGES.get(_handler())
 
 
 def environ_exchange(environ: dict[str, Any], header: str | None) -> Exchange:
@@ -222,11 +233,12 @@ def wrap_handle_request(eio: Any, header: str | None) -> None:
                     headers = [*headers, *(("Set-Cookie", c) for c in exchange.set_cookie)]
                 return start_response(status, headers, *exc_info)
 
-            token = _EXCHANGE.set(exchange)
+            key = _handler()
+            _EXCHANGES[key] = exchange
             try:
                 return original(environ, start)
             finally:
-                _EXCHANGE.reset(token)
+                del _EXCHANGES[key]
 
         eio.handle_request = handle_wsgi
         return
@@ -235,11 +247,12 @@ def wrap_handle_request(eio: Any, header: str | None) -> None:
 
     async def handle_asgi(scope: dict[str, Any], receive: Any, send: Any) -> Any:
         exchange = _raw_exchange(scope.get("headers") or (), header, True)
-        token = _EXCHANGE.set(exchange)
+        key = _handler()
+        _EXCHANGES[key] = exchange
         try:
             return await original(scope, receive, _asgi_send(scope, send, exchange))
         finally:
-            _EXCHANGE.reset(token)
+            del _EXCHANGES[key]
 
     eio.handle_request = handle_asgi
 

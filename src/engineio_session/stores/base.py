@@ -81,9 +81,8 @@ class Serializer(Protocol):
 class JSONSerializer:
     """The default serializer: JSON exactly as Node's ``JSON`` global writes and reads it."""
 
-    @staticmethod
-    def parse(text: str) -> Any:
-        return jsjson.loads(text)
+    #: jsjson.loads itself: decode_session knows it and parses a session lazily
+    parse = staticmethod(jsjson.loads)
 
     @staticmethod
     def stringify(value: Any) -> str:
@@ -159,8 +158,12 @@ def decode_session(
     >>> decode_session("RedisStore", "abc", '{"cookie": {"expires": null}, "n": 1}')["n"]
     1
     """
+    text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
+    if parse is jsjson.loads and text.startswith(_STORED_PREFIX):
+        lazy = _lazily(store, sid, text)
+        if lazy is not None:
+            return lazy
     try:
-        text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
         data = parse(text)
     except (ValueError, TypeError) as error:
         raise corrupt(store, sid, f"not JSON ({_where(error)})") from error
@@ -176,6 +179,27 @@ def _where(error: BaseException) -> str:
     if isinstance(error, json.JSONDecodeError):
         return f"{error.msg} at character {error.pos}"
     return type(error).__name__
+
+
+#: how JSON.stringify starts every session express-session stores: the cookie comes first
+_STORED_PREFIX = '{"cookie":'
+
+
+def _lazily(store: str, sid: str, text: str) -> Session | None:
+    """The session in ``text`` with only its cookie parsed now (the rest on first use), or
+    None where the text is not plainly express-session's (then it is parsed whole)."""
+    try:
+        cookie, end = jsjson.raw_decode(text, len(_STORED_PREFIX))
+    except ValueError:
+        return None
+    # the cookie must end the object or be followed by more keys, and be the only top-level
+    # "cookie" (a later duplicate would win in JSON.parse; a nested one is parsed whole too)
+    if text[end : end + 1] not in (",", "}") or text[-1] != "}" or '"cookie":' in text[end:]:
+        return None
+    try:
+        return Session.from_stored_text(sid, cookie, text, origin=store, rest=end)
+    except ValueError as error:
+        raise corrupt(store, sid, str(error)) from error
 
 
 def corrupt(store: str, sid: str, reason: str) -> CorruptSessionError:

@@ -9,7 +9,8 @@ their keys at once::
     first, second = await asyncio.gather(batch.get(b"sess:a"), batch.get(b"sess:b"))  # one MGET
 
 A read is only ever answered by a round trip made after it was asked for, so a session the
-Node app destroyed before a handshake began is never handed to it.
+Node app destroyed before a handshake began is never handed to it. One deadline bounds the
+round trip for all of its readers (a timer for each would cost more than the read).
 """
 
 from __future__ import annotations
@@ -26,9 +27,16 @@ Fetch = Callable[[list[bytes]], Awaitable[list[Any]]]
 class ReadBatch:
     """Coalesce the reads asked for during one turn of the event loop into one ``fetch``."""
 
-    def __init__(self, fetch: Fetch, wrap_error: Callable[[BaseException], BaseException]) -> None:
+    def __init__(
+        self,
+        fetch: Fetch,
+        wrap_error: Callable[[BaseException], BaseException],
+        timeout: float | None = None,
+    ) -> None:
         self._fetch = fetch
         self._wrap_error = wrap_error
+        #: seconds the round trip may take; past it every reader gets the wrapped TimeoutError
+        self._timeout = timeout
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: dict[bytes, list[asyncio.Future[Any]]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -57,7 +65,8 @@ class ReadBatch:
         if not keys:
             return  # every reader gave up (timed out, cancelled) before the turn came
         try:
-            values = await self._fetch(keys)
+            async with asyncio.timeout(self._timeout):
+                values = await self._fetch(keys)
         except BaseException as error:
             for key in keys:
                 for future in waiting[key]:

@@ -116,6 +116,9 @@ def bounded_async_client(client: Any, timeout: float | None) -> Any:
     if type(pool) not in (redis.asyncio.ConnectionPool, redis.asyncio.BlockingConnectionPool):
         return client
     settings = _settings(pool.connection_kwargs, timeout)
+    # the store bounds every call with asyncio.timeout already: a socket timeout too would
+    # make redis-py wrap each read in a timeout of its own, for nothing
+    settings["socket_timeout"] = None
     settings["retry"] = Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
     settings["retry_on_error"] = []
     own_pool = redis.asyncio.ConnectionPool(

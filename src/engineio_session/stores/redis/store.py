@@ -28,6 +28,7 @@ from ..base import (
     async_deadline,
     failed,
     store_errors,
+    timed_out,
 )
 from .batch import ReadBatch
 from .client import bounded_async_client, bounded_client, is_cluster
@@ -358,7 +359,12 @@ class AsyncRedisStore(_RedisStoreBase):
 
     @functools.cached_property
     def _reads(self) -> ReadBatch:
-        return ReadBatch(self._mget, lambda error: failed(self.name, error))
+        def wrap(error: BaseException) -> BaseException:
+            if isinstance(error, TimeoutError):
+                return timed_out(self.name, self.timeout)
+            return failed(self.name, error)
+
+        return ReadBatch(self._mget, wrap, self.timeout)
 
     async def _mget(self, keys: list[bytes]) -> list[Any]:
         client = self._redis()
@@ -388,10 +394,13 @@ class AsyncRedisStore(_RedisStoreBase):
         big session does not stall the event loop (one over ``max_session_bytes`` is not
         read at all).
         """
-        async with async_deadline(self.name, self.timeout):
-            raw = await self._reads.get(self.format.key(sid))
-            if raw is not None and len(raw) > DECODE_OFF_LOOP_BYTES:
-                return await asyncio.to_thread(self.format.decode, sid, raw)
+        raw = await self._reads.get(self.format.key(sid))  # the batch's deadline bounds it
+        if raw is not None and len(raw) > DECODE_OFF_LOOP_BYTES:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    return await asyncio.to_thread(self.format.decode, sid, raw)
+            except TimeoutError as error:
+                raise timed_out(self.name, self.timeout) from error
         return self.format.decode(sid, raw)
 
     async def get_many(self, sids: Sequence[str]) -> list[Session | None]:
