@@ -10,6 +10,7 @@ own reconnection rules apply); one connection you pass serves one call at a time
 from __future__ import annotations
 
 import contextlib
+import math
 import socket
 from typing import Any
 
@@ -107,8 +108,16 @@ def sync_source(client: Any, pool_size: int) -> Source:
         url: str = client
 
         def connect(timeout: float | None) -> Any:
+            if timeout is None:
+                return psycopg.Connection.connect(url, autocommit=True)
+            # libpq's own bound (whole seconds, at least 2) ends the worker thread of a
+            # connect to a server that never answers; without it the thread waits forever,
+            # and a few such waits leave no worker for any later connect
+            bound = max(2, math.ceil(timeout))
             return connect_within(
-                lambda: psycopg.Connection.connect(url, autocommit=True), timeout, SyncDriver.close
+                lambda: psycopg.Connection.connect(url, autocommit=True, connect_timeout=bound),
+                timeout,
+                SyncDriver.close,
             )
 
         return OwnPool(connect, SyncDriver(), pool_size)
