@@ -23,8 +23,10 @@ from typing import Any
 import pytest
 
 from engineio_session.changes import Changes
+from engineio_session.drive import Call
 from engineio_session.errors import CorruptSessionError, StoreError
 from engineio_session.session import Session
+from engineio_session.stores.sql import plans
 from engineio_session.stores.sql.knex import AsyncKnexStore, KnexStore
 from engineio_session.stores.sql.mysql import AsyncMySQLStore, MySQLStore
 from engineio_session.stores.sql.pg import AsyncPGStore, PGStore
@@ -573,3 +575,166 @@ def test_cli_refuses_packages_that_do_not_fit(capsys: pytest.CaptureFixture[str]
     ):
         assert main(["show", "abc", "--store", url]) == 2
         assert why in capsys.readouterr().err
+
+
+def test_silent_server_connects_do_not_hold_up_others(black_hole: int) -> None:
+    """Each bounded sync connect runs on a thread of its own and libpq bounds it too: calls
+    to a server that never answers leave later connects to a live one free."""
+    for _ in range(8):
+        with pytest.raises(StoreError):
+            PGStore(_url("pg", black_hole), timeout=0.2).get("x")
+    with SQLBackend.open("knex-pg") as backend:
+        assert backend.store(timeout=1.0).get("x") is None
+
+
+# --- SQLite: no server, one file, the standard library's driver ------------------------------
+
+RUNAWAY = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+
+
+def _runaway(fmt: Any, q: Any) -> Any:
+    """A plan whose one query never ends by itself."""
+    row = yield Call(q.one, RUNAWAY, [])
+    return row
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_sqlite_runaway_query_is_interrupted(mode: str) -> None:
+    """sqlite3 has no socket to shut: the watchdog interrupts the connection at the
+    deadline; the connection serves the next call."""
+    with SQLBackend.open("knex-sqlite") as backend:
+        if mode == "sync":
+            store = backend.store(timeout=0.3)
+            call: Any = store._call
+        else:
+            store = backend.async_store(timeout=0.3)
+            call = lambda *args: backend.run(store._call(*args))  # noqa: E731
+        for _ in range(2):
+            start = time.monotonic()
+            with pytest.raises(StoreError, match=r"no answer within 0\.3"):
+                call(_runaway)
+            assert time.monotonic() - start < 1.0
+        assert call(plans.get, "x", time.time() * 1000) is None
+
+
+def test_async_sqlite_leaves_the_loop_free() -> None:
+    """While sqlite3 waits for a lock (the Node app writing) or runs a query, the event loop
+    keeps running: the async store's calls run on a worker thread. A call cancelled there
+    interrupts its query, so the connection is free at once."""
+    with SQLBackend.open("knex-sqlite") as backend:
+        sid = "loop" + uuid.uuid4().hex[:8]
+        backend.store().set(sid, Session.new(sid, max_age=MINUTE))
+        own = backend.sqlite_connect(check_same_thread=False)  # one connection: its lock shows
+        store = AsyncKnexStore(own, table_name=backend.table, timeout=5.0)
+
+        async def ticking(work: Any) -> int:
+            ticks = 0
+
+            async def tick() -> None:
+                nonlocal ticks
+                while True:
+                    await asyncio.sleep(0.01)
+                    ticks += 1
+
+            ticker = asyncio.create_task(tick())
+            try:
+                await work
+            finally:
+                ticker.cancel()
+            return ticks
+
+        async def locked() -> None:
+            with pytest.raises(StoreError):  # the busy timeout or the watchdog: 0.5 s
+                await AsyncKnexStore(backend.url, table_name=backend.table, timeout=0.5).get(sid)
+
+        with _Holding(backend, "BEGIN EXCLUSIVE", None):
+            assert backend.run(ticking(locked())) >= 10  # 0.5 s of lock wait, the loop ran
+
+        async def cancelled() -> float:
+            task = asyncio.create_task(store._call(_runaway))
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            start = time.monotonic()
+            assert await store.get(sid) is not None  # the one connection is free again
+            return time.monotonic() - start
+
+        assert backend.run(ticking(asyncio.sleep(0.3))) >= 10
+        assert backend.run(cancelled()) < 2.0  # not the 5 s the runaway query had left
+        own.close()
+
+
+def test_sqlite_connections_you_pass() -> None:
+    """A connection of yours serves one call at a time; the async store needs one made with
+    check_same_thread=False (else a StoreError says so); yours stay open."""
+    with SQLBackend.open("knex-sqlite") as backend:
+        mine = backend.sqlite_connect()
+        store = KnexStore(mine, table_name=backend.table)
+        sid = "mine" + uuid.uuid4().hex[:8]
+        store.set(sid, Session.new(sid, max_age=MINUTE))
+        assert store.get(sid) is not None
+        with pytest.raises(StoreError, match="same thread"):
+            backend.run(AsyncKnexStore(mine, table_name=backend.table).get(sid))
+        store.close()
+        assert mine.execute("SELECT count(*) FROM " + backend.quoted).fetchone() == (1,)
+        mine.close()
+
+
+@pytest.mark.parametrize("backend_id", ["knex-pg", "sequelize-pg"])
+def test_timestamptz_needs_no_time_zone(backend_id: str) -> None:
+    """knex's and sequelize's expiry is a timestamptz: a connection in another TimeZone
+    reads and writes the same instants (unlike connect-pg-simple's timestamp)."""
+    with SQLBackend.open(backend_id) as backend:
+        sid = "tz" + uuid.uuid4().hex[:8]
+        session = Session.new(sid, max_age=30 * MINUTE)
+        backend.store().set(sid, session)
+        ahead = backend.url + "?options=-c%20TimeZone%3DAsia/Tokyo"
+        kind = type(backend.store())
+        tokyo = kind(ahead, table_name=backend.table)
+        found = tokyo.get(sid)
+        assert found is not None and found.cookie.expires_ms == session.cookie.expires_ms
+        session.cookie.set_max_age(60 * MINUTE)
+        assert tokyo.touch(sid, session) is True
+        raw = backend.raw_row(sid)
+        assert raw is not None and backend.store().get(sid) is not None
+        expires = session.cookie.expires_ms
+        assert expires is not None and round(raw[1] * 1000) == expires
+        tokyo.close()
+
+
+@pytest.mark.parametrize("backend_id", ["sequelize-pg", "sequelize-mysql"])
+def test_sequelize_set_writes_what_changed(backend_id: str) -> None:
+    """sequelize's set: an insert stamps createdAt and updatedAt; a set that changes
+    neither data nor expires (to the millisecond: MySQL keeps whole seconds, so only a
+    cookie expiring on a whole second) writes nothing; any change moves updatedAt only."""
+    with SQLBackend.open(backend_id) as backend:
+        store = backend.store()
+        sid = "ch" + uuid.uuid4().hex[:8]
+        whole = 1000 * (int(time.time()) + 3600)  # expires on a whole second
+        session = Session.from_json(sid, {"cookie": {"expires": _iso(whole)}, "n": 1})
+        store.set(sid, session)
+        first = backend.row_text(sid)
+        assert first is not None and first["createdAt"] == first["updatedAt"]
+        time.sleep(1.05)  # MySQL's DATETIME: a second later
+        store.set(sid, session)
+        assert backend.row_text(sid) == first  # nothing changed: nothing written
+        fraction = Session.from_json(sid, {"cookie": {"expires": _iso(whole + 5)}, "n": 1})
+        store.set(sid, fraction)
+        second = backend.row_text(sid)
+        assert second is not None and second["createdAt"] == first["createdAt"]
+        # PostgreSQL keeps the milliseconds: a change; MySQL keeps the same second, but
+        # sequelize compares the Date it would write with the whole second it read: a change
+        assert second["updatedAt"] != first["updatedAt"]
+        time.sleep(1.05)
+        session["n"] = 2
+        assert store.replace(sid, session) is True
+        third = backend.row_text(sid)
+        assert third is not None and third["createdAt"] == first["createdAt"]
+        assert third["updatedAt"] != second["updatedAt"] and '"n":2' in str(third["data"])
+
+
+def _iso(ms: float) -> str:
+    from engineio_session._js import date_to_json
+
+    return date_to_json(ms)
