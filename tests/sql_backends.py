@@ -30,7 +30,6 @@ import shutil
 import sqlite3
 import tempfile
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -324,31 +323,3 @@ class SQLBackend:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-class Backends:
-    """Backends opened on first use and closed together: a test module's fixture::
-
-    @pytest.fixture(scope="module")
-    def backends() -> Iterator[Backends]:
-        with Backends() as opened:
-            yield opened
-
-    def test_x(backends, bid): backend = backends[bid]
-    """
-
-    def __init__(self, make: Callable[[str], SQLBackend] = SQLBackend.open) -> None:
-        self._make = make
-        self._open: dict[str, SQLBackend] = {}
-
-    def __getitem__(self, backend: str) -> SQLBackend:
-        if backend not in self._open:
-            self._open[backend] = self._make(backend)
-        return self._open[backend]
-
-    def __enter__(self) -> Backends:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        for backend in self._open.values():
-            backend.close()

@@ -514,10 +514,11 @@ def test_server_restart_recovers(backend_id: str, mode: int) -> None:
     once on a fresh one)."""
     with SQLBackend.open(backend_id) as backend:
         switch = _Switch(5432 if backend.kind == "pg" else 3306)
+        package = backend_id.partition("-")[0]
+        store = STORES[package][mode](
+            _url(backend.kind, switch.port), timeout=1.0, **backend.options()
+        )
         try:
-            url = _url(backend.kind, switch.port)
-            package = backend_id.partition("-")[0]
-            store = STORES[package][mode](url, timeout=1.0, **backend.options())
             caller = SyncDriver(store) if mode == 0 else _OnLoop(backend, store)
             sid = "rs" + uuid.uuid4().hex[:10]
             caller.set(sid, Session.new(sid, max_age=MINUTE))

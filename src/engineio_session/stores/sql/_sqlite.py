@@ -85,21 +85,38 @@ class SyncDriver:
             conn.close()
 
 
+class _Connection(sqlite3.Connection):
+    """A connection of this store's own, which remembers its busy timeout (ms)."""
+
+    busy_ms = 0
+
+
 class _Bounded:
     """A source whose connections wait for another connection's lock no longer than the
-    call has left (``PRAGMA busy_timeout``)."""
+    call has left (``PRAGMA busy_timeout``, set again only when that differs by more than
+    :data:`SLACK_MS` from what the connection has)."""
+
+    SLACK_MS = 100
 
     def __init__(self, source: Source) -> None:
         self.source = source
+        self._yours = -1  # the busy timeout set on a connection you passed (one: Single)
 
     def acquire(self, timeout: float | None, *, fresh: bool = False) -> tuple[Any, bool]:
         conn, reused = self.source.acquire(timeout, fresh=fresh)
         if timeout is not None:
-            try:
-                conn.execute(f"PRAGMA busy_timeout = {max(int(timeout * 1000), 1)}")
-            except BaseException:
-                self.source.release(conn, keep=False)
-                raise
+            wanted = max(int(timeout * 1000), 1)
+            have = conn.busy_ms if isinstance(conn, _Connection) else self._yours
+            if abs(have - wanted) > self.SLACK_MS:
+                try:
+                    conn.execute(f"PRAGMA busy_timeout = {wanted}")
+                except BaseException:
+                    self.source.release(conn, keep=False)
+                    raise
+                if isinstance(conn, _Connection):
+                    conn.busy_ms = wanted
+                else:
+                    self._yours = wanted
         return conn, reused
 
     def release(self, conn: Any, *, keep: bool) -> None:
@@ -125,13 +142,17 @@ class Glue:
             uri = f"file:{quote(sqlite_path(client))}?mode={mode}"
 
             def connect(timeout: float | None) -> Any:
-                return sqlite3.connect(
+                busy = 5.0 if timeout is None else timeout
+                conn = sqlite3.connect(
                     uri,
                     uri=True,
-                    timeout=5.0 if timeout is None else timeout,
+                    timeout=busy,
                     isolation_level=None,
                     check_same_thread=False,
+                    factory=_Connection,
                 )
+                conn.busy_ms = int(busy * 1000)
+                return conn
 
             return _Bounded(OwnPool(connect, SyncDriver(), pool_size))
         if isinstance(client, sqlite3.Connection):
