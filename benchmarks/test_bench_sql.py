@@ -38,8 +38,10 @@ NAMES = {
 
 
 @pytest.fixture(scope="module", params=ALL)
-def table(request: pytest.FixtureRequest) -> Iterator[tuple[SQLBackend, list[str]]]:
-    with SQLBackend.open(request.param) as backend:
+def table(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[SQLBackend, list[str]]]:
+    with SQLBackend.open(request.param, directory=tmp_path_factory.mktemp("sql")) as backend:
         store = backend.store()
         sids = []
         for n in range(COUNT):

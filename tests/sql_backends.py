@@ -16,7 +16,7 @@ Other worktrees run their tests against the same PostgreSQL and MariaDB at the s
 so every backend works in names of its own: connect-pg-simple's in a fresh schema (its DDL
 names its index ``IDX_session_expire`` whatever the table is called), the others in a
 fresh table name (knex names its index and key after the table); SQLite in a file of its
-own in a temporary directory::
+own (in the test's ``tmp_path`` when given one, else a temporary directory)::
 
     with SQLBackend.open("knex-sqlite") as backend:
         store = backend.store()                  # KnexStore on the backend's table
@@ -30,10 +30,13 @@ import shutil
 import sqlite3
 import tempfile
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+import pytest
 
 from engineio_session._js import date_to_json, datetime_to_ms, parse_date
 from engineio_session.stores.sql.knex import AsyncKnexStore, KnexStore
@@ -57,15 +60,20 @@ _STORES: dict[str, tuple[type[Any], type[Any]]] = {
 _PACKAGES = {"pg": "connect-pg-simple", "mysql": "express-mysql-session"}
 
 
-def server_url(kind: str, directory: Path | None = None) -> str:
-    """The URL of the local server of ``kind`` ("pg", "mysql"), or of a fresh SQLite file."""
+def server_url(kind: str) -> str:
+    """The URL of the local server of ``kind`` ("pg", "mysql")."""
     if kind == "pg":
         return services.postgres_dsn()
-    if kind == "mysql":
-        params = services.mysql_params()
-        return f"mysql://{params['user']}@{params['host']}:{params['port']}/{params['database']}"
-    assert directory is not None
-    return f"sqlite:///{directory / 'sessions.db'}"  # an absolute path: four slashes
+    params = services.mysql_params()
+    return f"mysql://{params['user']}@{params['host']}:{params['port']}/{params['database']}"
+
+
+def module_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SQLBackend]:
+    """The body of a module-scoped fixture parametrized by backend names."""
+    with SQLBackend.open(request.param, directory=tmp_path_factory.mktemp("sql")) as made:
+        yield made
 
 
 class SQLBackend:
@@ -76,16 +84,21 @@ class SQLBackend:
     ``package``: the Node package; ``kind``: the database ("pg", "mysql", "sqlite").
     """
 
-    def __init__(self, backend: str, *, create: bool = True) -> None:
+    def __init__(self, backend: str, *, create: bool = True, directory: Path | None = None) -> None:
         package, _, kind = backend.partition("-")
         self.id = backend
         self.package = _PACKAGES.get(backend, package)
         self.kind = kind or backend
         tag = uuid.uuid4().hex[:10]
-        self.directory = (
-            Path(tempfile.mkdtemp(prefix="eio-sqlite-")) if self.kind == "sqlite" else None
-        )
-        self.url = server_url(self.kind, self.directory)
+        self._own_directory: Path | None = None
+        self.path: Path | None = None  # the SQLite file
+        if self.kind == "sqlite":
+            if directory is None:
+                directory = self._own_directory = Path(tempfile.mkdtemp(prefix="eio-sqlite-"))
+            self.path = directory / f"sessions-{tag}.db"
+            self.url = f"sqlite:///{self.path}"  # an absolute path: four slashes
+        else:
+            self.url = server_url(self.kind)
         self.schema = f"eio_{tag}" if self.package == "connect-pg-simple" else None
         self.table = {
             "connect-pg-simple": "session",
@@ -167,8 +180,7 @@ class SQLBackend:
         elif self.kind == "mysql":
             where = {"client": "mysql2", **services.mysql_params()}
         else:
-            assert self.directory is not None
-            where = {"client": "better-sqlite3", "filename": str(self.directory / "sessions.db")}
+            where = {"client": "better-sqlite3", "filename": str(self.path)}
         return {"type": "knex", **where, "tableName": self.table, **options}
 
     # --- the table, directly -----------------------------------------------------------------
@@ -219,8 +231,8 @@ class SQLBackend:
             conn.close()
 
     def sqlite_connect(self, **options: Any) -> sqlite3.Connection:
-        assert self.directory is not None
-        return sqlite3.connect(self.directory / "sessions.db", isolation_level=None, **options)
+        assert self.path is not None
+        return sqlite3.connect(self.path, isolation_level=None, **options)
 
     def _expiry_sql(self) -> str:
         """SQL of the expiry column as something :meth:`_seconds` takes."""
@@ -308,9 +320,9 @@ class SQLBackend:
         self.runner.close()
         if self.schema is not None:
             self.sql(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
-        elif self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
-        else:
+        elif self._own_directory is not None:
+            shutil.rmtree(self._own_directory, ignore_errors=True)
+        elif self.path is None:
             self.sql(f"DROP TABLE IF EXISTS {self.quoted}")
 
     def __enter__(self) -> SQLBackend:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,8 +42,8 @@ USER_DATA = {
 class Side:
     """One backend, its Node app, and a sync and an async store on its table."""
 
-    def __init__(self, backend: str) -> None:
-        self.backend = SQLBackend.open(backend)
+    def __init__(self, backend: str, directory: Path) -> None:
+        self.backend = SQLBackend.open(backend, directory=directory)
         self.node = NodeSessionServer(
             {
                 "store": self.backend.node_config(),
@@ -69,8 +70,10 @@ class Side:
 
 
 @pytest.fixture(scope="module", params=ALL)
-def side(request: pytest.FixtureRequest) -> Iterator[Side]:
-    made = Side(request.param)
+def side(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Side]:
+    made = Side(request.param, tmp_path_factory.mktemp("sql"))
     try:
         yield made
     finally:
@@ -261,12 +264,12 @@ def generate(side: Side, sids: list[str], seed: int) -> tuple[list[str], list[An
     return stored, expected
 
 
-def test_table_is_node_ddl(side: Side) -> None:
+def test_table_is_node_ddl(side: Side, tmp_path: Path) -> None:
     """The table Python creates (create_table=True) is the one the Node package creates:
     connect-pg-simple's createTableIfMissing, express-mysql-session's createDatabaseTable,
     connect-session-knex's createTable, connect-session-sequelize's store.sync()."""
     backend = side.backend
-    with SQLBackend.open(backend.id, create=False) as node_made:
+    with SQLBackend.open(backend.id, create=False, directory=tmp_path) as node_made:
         create = {
             "connect-pg-simple": {"createTableIfMissing": True},
             "express-mysql-session": {"createDatabaseTable": True},

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from engineio_session.errors import StoreError
 from engineio_session.session import Session
 
 from .node_session import NodeError, NodeSessionServer
-from .sql_backends import SQLBackend
+from .sql_backends import SQLBackend, module_backend
 
 SECRETS = ["quirk secret"]
 HOUR = 3_600_000
@@ -45,21 +46,24 @@ class Node:
 
 
 @pytest.fixture(scope="module", params=[*KNEX, *SEQUELIZE])
-def backend(request: pytest.FixtureRequest) -> Iterator[SQLBackend]:
-    with SQLBackend.open(request.param) as made:
-        yield made
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SQLBackend]:
+    yield from module_backend(request, tmp_path_factory)
 
 
 @pytest.fixture(scope="module", params=KNEX)
-def knex(request: pytest.FixtureRequest) -> Iterator[SQLBackend]:
-    with SQLBackend.open(request.param) as made:
-        yield made
+def knex(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SQLBackend]:
+    yield from module_backend(request, tmp_path_factory)
 
 
 @pytest.fixture(scope="module", params=SEQUELIZE)
-def sequelize(request: pytest.FixtureRequest) -> Iterator[SQLBackend]:
-    with SQLBackend.open(request.param) as made:
-        yield made
+def sequelize(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SQLBackend]:
+    yield from module_backend(request, tmp_path_factory)
 
 
 def knex_only(backend: SQLBackend) -> bool:
@@ -297,12 +301,12 @@ def test_mariadb_ids_ignore_case_in_node(backend: SQLBackend) -> None:
     assert backend.store().get(sid.upper()) is None and backend.store().get(sid) is not None
 
 
-def test_knex_failures_end_the_node_process(knex: SQLBackend) -> None:
+def test_knex_failures_end_the_node_process(knex: SQLBackend, tmp_path: Path) -> None:
     """connect-session-knex calls back with the error *and* rethrows it from the promise it
     returns (index.ts get/set/destroy: ``callback?.(err); throw err``); express-session
     ignores that promise, so Node (>= 15) ends the process at the first failed query. The
     fixture handles those promises unless ``rejections``."""
-    with SQLBackend.open(knex.id) as doomed:
+    with SQLBackend.open(knex.id, directory=tmp_path) as doomed:
         with Node(doomed) as node:
             doomed.sql(f"DROP TABLE {doomed.quoted}")
             with pytest.raises(NodeError, match=r"no such table|doesn't exist|does not exist"):

@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,16 +33,17 @@ from engineio_session.stores.sql.mysql import AsyncMySQLStore, MySQLStore
 from engineio_session.stores.sql.pg import AsyncPGStore, PGStore
 from engineio_session.stores.sql.sequelize import AsyncSequelizeStore, SequelizeStore
 
-from .sql_backends import ALL, SERVERS, SQLBackend
+from .sql_backends import ALL, SERVERS, SQLBackend, module_backend
 from .store_contract import AsyncDriver, SyncDriver, check_contract, check_method_kinds
 
 MINUTE = 60_000
 
 
 @pytest.fixture(scope="module", params=ALL)
-def backend(request: pytest.FixtureRequest) -> Iterator[SQLBackend]:
-    with SQLBackend.open(request.param) as made:
-        yield made
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SQLBackend]:
+    yield from module_backend(request, tmp_path_factory)
 
 
 def both(backend: SQLBackend, **options: Any) -> list[Any]:
@@ -115,7 +117,7 @@ def test_bad_table_names_refused(name: str) -> None:
         SequelizeStore("mysql://u@127.0.0.1/db", table_name=name + "\x00")
 
 
-def test_the_url_or_connection_picks_the_dialect(tmp_path: Any) -> None:
+def test_the_url_or_connection_picks_the_dialect(tmp_path: Path) -> None:
     """A URL's scheme, or the module of a driver's connection class, says the database; a
     package's store refuses one its Node package does not support."""
     import sqlite3
@@ -369,7 +371,9 @@ def test_server_down_or_silent(backend_id: str, where: str, request: pytest.Fixt
         assert _elapsed(call) < 1.5  # and again: nothing stuck
 
 
-def test_sqlite_file_missing_or_no_database(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sqlite_file_missing_or_no_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SQLite has no server to be down: a missing file is a StoreError (and is not created
     unless create_table=True), so is a file that is no database; sqlite:///relative.db is
     relative to the working directory."""
@@ -600,10 +604,10 @@ def _runaway(fmt: Any, q: Any) -> Any:
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
-def test_sqlite_runaway_query_is_interrupted(mode: str) -> None:
+def test_sqlite_runaway_query_is_interrupted(mode: str, tmp_path: Path) -> None:
     """sqlite3 has no socket to shut: the watchdog interrupts the connection at the
     deadline; the connection serves the next call."""
-    with SQLBackend.open("knex-sqlite") as backend:
+    with SQLBackend.open("knex-sqlite", directory=tmp_path) as backend:
         if mode == "sync":
             store = backend.store(timeout=0.3)
             call: Any = store._call
@@ -618,11 +622,11 @@ def test_sqlite_runaway_query_is_interrupted(mode: str) -> None:
         assert call(plans.get, "x", time.time() * 1000) is None
 
 
-def test_async_sqlite_leaves_the_loop_free() -> None:
+def test_async_sqlite_leaves_the_loop_free(tmp_path: Path) -> None:
     """While sqlite3 waits for a lock (the Node app writing) or runs a query, the event loop
     keeps running: the async store's calls run on a worker thread. A call cancelled there
     interrupts its query, so the connection is free at once."""
-    with SQLBackend.open("knex-sqlite") as backend:
+    with SQLBackend.open("knex-sqlite", directory=tmp_path) as backend:
         sid = "loop" + uuid.uuid4().hex[:8]
         backend.store().set(sid, Session.new(sid, max_age=MINUTE))
         own = backend.sqlite_connect(check_same_thread=False)  # one connection: its lock shows
@@ -666,10 +670,10 @@ def test_async_sqlite_leaves_the_loop_free() -> None:
         own.close()
 
 
-def test_sqlite_connections_you_pass() -> None:
+def test_sqlite_connections_you_pass(tmp_path: Path) -> None:
     """A connection of yours serves one call at a time; the async store needs one made with
     check_same_thread=False (else a StoreError says so); yours stay open."""
-    with SQLBackend.open("knex-sqlite") as backend:
+    with SQLBackend.open("knex-sqlite", directory=tmp_path) as backend:
         mine = backend.sqlite_connect()
         store = KnexStore(mine, table_name=backend.table)
         sid = "mine" + uuid.uuid4().hex[:8]
