@@ -126,7 +126,7 @@ def sync_source(client: Any, pool_size: int) -> Source:
     if hasattr(client, "getconn") and not _is_async_pool(client):
         return _LibraryPool(client)
     raise TypeError(
-        "PGStore takes a postgresql:// URL, a psycopg.Connection or a "
+        "a sync PostgreSQL store takes a postgresql:// URL, a psycopg.Connection or a "
         f"psycopg_pool.ConnectionPool, not {type(client).__name__}"
     )
 
@@ -146,7 +146,7 @@ def async_source(client: Any, pool_size: int) -> AsyncSource:
     if _is_async_pool(client):
         return _AsyncLibraryPool(client)
     raise TypeError(
-        "AsyncPGStore takes a postgresql:// URL, a psycopg.AsyncConnection or a "
+        "an async PostgreSQL store takes a postgresql:// URL, a psycopg.AsyncConnection or a "
         f"psycopg_pool.AsyncConnectionPool, not {type(client).__name__}"
     )
 
