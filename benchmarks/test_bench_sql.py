@@ -1,11 +1,15 @@
-"""Reading sessions from SQL: PGStore / MySQLStore (and async twins) beside the Node packages.
+"""Reading sessions from SQL: every SQL store (and its async twin) beside its Node package.
 
 The same 1,000 realistic sessions as the Redis benchmark (about 400 bytes of JSON each)
-are written once to a fresh table per database. Python reads them one after another, sync
-and async (each ``await`` finished before the next); Node reads the same rows with
-connect-pg-simple 10 (pg 8) and express-mysql-session 3 (mysql2 3), in the same run
-(``node-fixtures/bench-sql.js``). A read is one SELECT plus the decoding each side does:
-``JSON.parse`` in Node; JSON, the ``Session`` model and its expiry checks here.
+are written once to a fresh table per backend (tests/sql_backends.py: connect-pg-simple,
+express-mysql-session, knex on PostgreSQL/MariaDB/SQLite, sequelize on PostgreSQL/MariaDB).
+Python reads them one after another, sync and async (each ``await`` finished before the
+next); Node reads the same rows with the package's own ``get`` in the same run
+(``node-fixtures/bench-sql.js``): connect-pg-simple 10 (pg 8), express-mysql-session 3
+(mysql2 3), connect-session-knex 5 (knex 3 on pg, mysql2, better-sqlite3 12),
+connect-session-sequelize 8 (sequelize 6 on pg, mysql2). A read is one SELECT plus the
+decoding each side does: ``JSON.parse`` (and the ORM's row objects) in Node; JSON, the
+``Session`` model and its expiry checks here.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.node import run_json
-from tests.sql_backends import SQLBackend
+from tests.sql_backends import ALL, SQLBackend
 
 from .conftest import record
 from .test_bench_redis import make_session
@@ -25,9 +29,19 @@ from .test_bench_redis import make_session
 COUNT = 1000
 
 
-@pytest.fixture(scope="module", params=["pg", "mysql"])
-def table(request: pytest.FixtureRequest) -> Iterator[tuple[SQLBackend, list[str]]]:
-    with SQLBackend.open(request.param) as backend:
+NAMES = {
+    "connect-pg-simple": ("PGStore", "connect-pg-simple"),
+    "express-mysql-session": ("MySQLStore", "express-mysql-session"),
+    "knex": ("KnexStore", "connect-session-knex"),
+    "sequelize": ("SequelizeStore", "connect-session-sequelize"),
+}
+
+
+@pytest.fixture(scope="module", params=ALL)
+def table(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[SQLBackend, list[str]]]:
+    with SQLBackend.open(request.param, directory=tmp_path_factory.mktemp("sql")) as backend:
         store = backend.store()
         sids = []
         for n in range(COUNT):
@@ -54,11 +68,9 @@ def test_sql_get(
     node_times: dict[str, Any],
 ) -> None:
     backend, sids = table
-    names = {
-        "pg": ("PGStore", "connect-pg-simple"),
-        "mysql": ("MySQLStore", "express-mysql-session"),
-    }
-    ours, theirs = names[backend.kind]
+    ours, theirs = NAMES[backend.package]
+    if backend.package in ("knex", "sequelize"):
+        theirs += f" ({backend.name})"
     if awaited:
         store = backend.async_store()
         loop = asyncio.new_event_loop()

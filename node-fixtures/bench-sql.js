@@ -1,10 +1,13 @@
 'use strict'
 // Times the Node SQL stores' reads on the benchmark's own sessions, for `make bench`:
 //   node bench-sql.js < INPUT.json  ->  {"get_us": ..., "node": ...}
-// INPUT.json: {"store": {type: "pg" | "mysql", ...} (lib/store.js), "sids": [...]}, the
-// sessions already in the table. get: `store.get(sid, cb)` one after another, as
-// express-session calls it (connect-pg-simple: SELECT + pg's JSON.parse of the json column;
-// express-mysql-session: SELECT, the expiry check, JSON.parse).
+// INPUT.json: {"store": {type: "pg" | "mysql" | "knex" | "sequelize", ...} (lib/store.js),
+// "sids": [...]}, the sessions already in the table. get: `store.get(sid, cb)` one after
+// another, as express-session calls it (connect-pg-simple: SELECT + pg's JSON.parse of the
+// json column; express-mysql-session: SELECT, the expiry check, JSON.parse;
+// connect-session-knex: knex's query builder, SELECT with the expiry condition, JSON.parse
+// where the driver hands text; connect-session-sequelize: findOne (a model instance),
+// JSON.parse).
 
 const { makeStore } = require('./lib/store')
 const { run, input } = require('./lib/run')

@@ -5,6 +5,9 @@ For the person debugging production::
     engineio-session decode 'connect.sid=s%3A...; theme=dark' --secret NEW --secret OLD
     engineio-session show 'connect.sid=s%3A...' --store redis://127.0.0.1:6379/0 --secret NEW
     engineio-session show Xq1dQmBq3CZYnI0PLKWmIY8XSEqMR7JJ --store file:///srv/app/sessions
+    engineio-session show Xq1dQmBq3CZYnI0PLKWmIY8XSEqMR7JJ --store 'sqlite:////srv/app/sessions.db'
+    engineio-session show Xq1dQmBq3CZYnI0PLKWmIY8XSEqMR7JJ \
+        --store 'postgresql://app@db/app?package=sequelize&table=Sessions'
     engineio-session sign Xq1dQmBq3CZYnI0PLKWmIY8XSEqMR7JJ --secret NEW
 
 Secrets can come from the environment instead of the command line (and the shell
@@ -100,7 +103,8 @@ def decode(text: str, name: str, secrets: list[str]) -> dict[str, Any]:
 
 def open_store(url: str, store_secret: str | None) -> Any:
     """A sync store for ``url``: ``redis://host:port/db?prefix=sess:``, ``file:///dir``,
-    ``postgresql://...?table=session&schema=...``, ``mysql://...?table=sessions``."""
+    ``postgresql://...``, ``mysql://...``, ``sqlite:///relative.db``, ``sqlite:////abs.db``
+    (their options: :func:`_open_sql`)."""
     parts = urlsplit(url)
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     if parts.scheme in ("redis", "rediss"):
@@ -126,32 +130,80 @@ def open_store(url: str, store_secret: str | None) -> Any:
             secret=store_secret or os.environ.get(STORE_SECRET_ENV) or None,
             file_extension=query.get("ext", ".json"),
         )
-    if parts.scheme in ("postgresql", "postgres", "mysql", "mariadb"):
-        return _open_sql(parts.scheme, parts._replace(query="").geturl(), query)
+    if parts.scheme in ("postgresql", "postgres", "mysql", "mariadb", "sqlite"):
+        # the query cut off as text: geturl() would make sqlite:///x.db into sqlite:/x.db
+        return _open_sql(parts.scheme, url.partition("?")[0], query)
     raise UsageError(
-        f"unknown store URL {url!r}: use redis://..., file:///path, postgresql://... or mysql://..."
+        f"unknown store URL {url!r}: use redis://..., file:///path, postgresql://..., "
+        "mysql://... or sqlite:///path"
     )
 
 
+# ?package=: which Node package wrote the table (the URL says only which database)
+_PACKAGES = {
+    "connect-pg-simple": "pg",
+    "pg-simple": "pg",
+    "express-mysql-session": "mysql",
+    "mysql-session": "mysql",
+    "connect-session-knex": "knex",
+    "knex": "knex",
+    "connect-session-sequelize": "sequelize",
+    "sequelize": "sequelize",
+}
+_DATABASES = {"pg": "postgres", "mysql": "mysql", "knex": "*", "sequelize": "postgres mysql"}
+
+
 def _open_sql(scheme: str, base: str, query: dict[str, str]) -> Any:
-    """``postgresql://user@host/db?table=session&schema=public`` (connect-pg-simple's table),
-    ``mysql://user:pw@host/db?table=sessions`` (express-mysql-session's)."""
-    postgres = scheme.startswith("postgres")
+    """A SQL store: the database from the URL's scheme, the Node package that wrote the
+    table from ``?package=`` (``connect-pg-simple``, ``express-mysql-session``, ``knex``,
+    ``sequelize``; by default the first for postgresql://, the second for mysql://, knex for
+    sqlite://), the table from ``?table=`` (the package's default) and, for
+    connect-pg-simple, the schema from ``?schema=``::
+
+        postgresql://user@host/db?table=session&schema=public     connect-pg-simple
+        mysql://user:pw@host/db?table=sessions                    express-mysql-session
+        postgresql://user@host/db?package=knex&table=sessions     connect-session-knex
+        mysql://user:pw@host/db?package=sequelize                 connect-session-sequelize
+        sqlite:////srv/app/sessions.db                            connect-session-knex
+    """
+    database = "postgres" if scheme.startswith("postgres") else scheme.replace("mariadb", "mysql")
+    default = {
+        "postgres": "connect-pg-simple",
+        "mysql": "express-mysql-session",
+        "sqlite": "connect-session-knex",
+    }[database]
+    named = query.get("package", default)
+    package = _PACKAGES.get(named)
+    if package is None:
+        raise UsageError(f"unknown ?package={named}: use {', '.join(sorted(_PACKAGES))}")
+    if _DATABASES[package] != "*" and database not in _DATABASES[package].split():
+        raise UsageError(f"?package={named} does not run on {scheme}://")
+    if "schema" in query and package != "pg":
+        raise UsageError("?schema= is connect-pg-simple's: with knex, ?table=schema.table")
+    table = query.get("table")
     try:
-        if postgres:
+        if package == "pg":
             from .stores.sql.pg import PGStore
 
-            return PGStore(
-                base, table_name=query.get("table", "session"), schema_name=query.get("schema")
-            )
-        from .stores.sql.mysql import MySQLStore
+            return PGStore(base, table_name=table or "session", schema_name=query.get("schema"))
+        if package == "mysql":
+            from .stores.sql.mysql import MySQLStore
 
-        return MySQLStore(base, table_name=query.get("table", "sessions"))
+            return MySQLStore(base, table_name=table or "sessions")
+        if package == "knex":
+            from .stores.sql.knex import KnexStore
+
+            return KnexStore(base, table_name=table or "sessions")
+        from .stores.sql.sequelize import SequelizeStore
+
+        return SequelizeStore(base, table_name=table or "Sessions")
     except ImportError:
-        extra = "postgres" if postgres else "mysql"
+        extra = "postgres" if database == "postgres" else "mysql"
         raise UsageError(
             f"{scheme}:// needs its driver: pip install engineio-session[{extra}]"
         ) from None
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def _local(ms: float | None) -> str | None:
@@ -257,7 +309,10 @@ def parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="load and print a session from a store")
     show.add_argument("target", help="a session id, or a cookie (then --secret is needed)")
     show.add_argument(
-        "--store", required=True, help="redis://host:6379/0?prefix=sess: | file:///dir"
+        "--store",
+        required=True,
+        help="redis://host:6379/0?prefix=sess: | file:///dir | postgresql://... | mysql://... | "
+        "sqlite:///path.db; SQL: ?package=knex|sequelize|... &table= (&schema=)",
     )
     show.add_argument(
         "--store-secret", help=f"an encrypted file store's secret (${STORE_SECRET_ENV})"

@@ -26,12 +26,17 @@ _REDIS_NAMES = (
 )
 __all__ += list(_REDIS_NAMES)
 
-# The SQL stores need their driver (`engineio-session[postgres]`, `[mysql]`): imported on use.
+# The SQL stores need their driver (`engineio-session[postgres]`, `[mysql]`; SQLite: the
+# standard library's sqlite3): imported on use.
 _SQL_NAMES = {
     "PGStore": "pg",
     "AsyncPGStore": "pg",
     "MySQLStore": "mysql",
     "AsyncMySQLStore": "mysql",
+    "KnexStore": "knex",
+    "AsyncKnexStore": "knex",
+    "SequelizeStore": "sequelize",
+    "AsyncSequelizeStore": "sequelize",
 }
 __all__ += list(_SQL_NAMES)
 

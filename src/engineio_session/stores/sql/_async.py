@@ -6,7 +6,8 @@ unknown. A connection that failed otherwise is rolled back if it can be (within 
 deadline), else closed; a failure on an idle pooled connection (a restarted server) is
 tried once more on a fresh one. What a database library contributes is an
 :class:`AsyncDriver` and an :class:`AsyncSource` (psycopg's ``AsyncConnection`` and
-aiomysql's ``Connection`` both fit :class:`AsyncQuery`).
+aiomysql's ``Connection`` both fit :class:`AsyncQuery`). A library with no asyncio side
+(sqlite3) runs its sync runner on a worker thread instead: :class:`ThreadedRunner`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from ...drive import Plan, arun
+from ._sync import DBAPIQuery, SyncRunner
 from .runner import Settings, wrap
 
-__all__ = ["AsyncOwnPool", "AsyncQuery", "AsyncRunner", "AsyncSingle", "AsyncSource"]
+__all__ = [
+    "AsyncOwnPool",
+    "AsyncQuery",
+    "AsyncRunner",
+    "AsyncSingle",
+    "AsyncSource",
+    "ThreadedRunner",
+]
 
 T = TypeVar("T")
 
@@ -192,3 +201,32 @@ class AsyncRunner:
 
     async def aclose(self) -> None:
         await self.source.aclose()
+
+
+class ThreadedRunner:
+    """Runs plans for one async store on a blocking driver: each call is the sync runner's,
+    whole, on a worker thread (``asyncio.to_thread``), so the event loop never waits on the
+    driver and the call is bounded as the sync one is (its watchdog). A call cancelled
+    while it runs aborts its connection (sqlite3: ``interrupt()``), so the thread ends too.
+    """
+
+    def __init__(self, sync: SyncRunner) -> None:
+        self.sync = sync
+        self.settings = sync.settings
+
+    async def __call__(self, make: Callable[[DBAPIQuery], Plan[T]], *, atomic: bool) -> T:
+        used: list[Any] = []
+
+        def tracked(q: DBAPIQuery) -> Plan[T]:
+            used.append(q.conn)
+            return make(q)
+
+        try:
+            return await asyncio.to_thread(self.sync, tracked, atomic=atomic)
+        except asyncio.CancelledError:
+            if used:
+                self.sync.driver.abort(used[-1])
+            raise
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.sync.close)

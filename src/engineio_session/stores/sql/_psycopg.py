@@ -10,6 +10,7 @@ own reconnection rules apply); one connection you pass serves one call at a time
 from __future__ import annotations
 
 import contextlib
+import math
 import socket
 from typing import Any
 
@@ -107,8 +108,16 @@ def sync_source(client: Any, pool_size: int) -> Source:
         url: str = client
 
         def connect(timeout: float | None) -> Any:
+            if timeout is None:
+                return psycopg.Connection.connect(url, autocommit=True)
+            # libpq's own bound (whole seconds, at least 2) ends the worker thread of a
+            # connect to a server that never answers; without it the thread waits forever,
+            # and a few such waits leave no worker for any later connect
+            bound = max(2, math.ceil(timeout))
             return connect_within(
-                lambda: psycopg.Connection.connect(url, autocommit=True), timeout, SyncDriver.close
+                lambda: psycopg.Connection.connect(url, autocommit=True, connect_timeout=bound),
+                timeout,
+                SyncDriver.close,
             )
 
         return OwnPool(connect, SyncDriver(), pool_size)
@@ -117,7 +126,7 @@ def sync_source(client: Any, pool_size: int) -> Source:
     if hasattr(client, "getconn") and not _is_async_pool(client):
         return _LibraryPool(client)
     raise TypeError(
-        "PGStore takes a postgresql:// URL, a psycopg.Connection or a "
+        "a sync PostgreSQL store takes a postgresql:// URL, a psycopg.Connection or a "
         f"psycopg_pool.ConnectionPool, not {type(client).__name__}"
     )
 
@@ -137,7 +146,7 @@ def async_source(client: Any, pool_size: int) -> AsyncSource:
     if _is_async_pool(client):
         return _AsyncLibraryPool(client)
     raise TypeError(
-        "AsyncPGStore takes a postgresql:// URL, a psycopg.AsyncConnection or a "
+        "an async PostgreSQL store takes a postgresql:// URL, a psycopg.AsyncConnection or a "
         f"psycopg_pool.AsyncConnectionPool, not {type(client).__name__}"
     )
 

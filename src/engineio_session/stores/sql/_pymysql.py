@@ -121,7 +121,8 @@ def sync_source(client: Any, pool_size: int) -> Source:
     if isinstance(client, pymysql.connections.Connection):
         return Single(client)
     raise TypeError(
-        f"MySQLStore takes a mysql:// URL or a pymysql.Connection, not {type(client).__name__}"
+        "a sync MySQL store takes a mysql:// URL or a pymysql.Connection, "
+        f"not {type(client).__name__}"
     )
 
 
@@ -142,6 +143,6 @@ def async_source(client: Any, pool_size: int) -> AsyncSource:
     if isinstance(client, aiomysql.Pool):
         return _AioMySQLPool(client)
     raise TypeError(
-        "AsyncMySQLStore takes a mysql:// URL, an aiomysql.Connection or an aiomysql.Pool, "
+        "an async MySQL store takes a mysql:// URL, an aiomysql.Connection or an aiomysql.Pool, "
         f"not {type(client).__name__}"
     )

@@ -49,7 +49,10 @@ class DBAPIQuery:
 
     def _execute(self, sql: str, params: Sequence[Any]) -> Any:
         cursor = self.conn.cursor()
-        cursor.execute(sql, params if params else None)
+        if params:
+            cursor.execute(sql, params)
+        else:  # sqlite3 takes no None for "no parameters"
+            cursor.execute(sql)
         return cursor
 
     def one(self, sql: str, params: Sequence[Any]) -> Any:
@@ -209,11 +212,22 @@ def connect_within(
     connect: Callable[[], Any], timeout: float | None, close: Callable[[Any], None]
 ) -> Any:
     """``connect()`` bounded by ``timeout`` even where the driver's own bound is coarser
-    (libpq's ``connect_timeout`` is whole seconds, at least 2): it runs in a worker thread;
-    past the deadline TimeoutError, and the connection, if it still comes, is closed."""
+    (libpq's ``connect_timeout`` is whole seconds, at least 2): it runs in a thread of its
+    own (a connect that outlives its caller never holds up the next one); past the deadline
+    TimeoutError, and the connection, if it still comes, is closed."""
     if timeout is None:
         return connect()
-    future = _connector().submit(connect)
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def work() -> None:
+        try:
+            conn = connect()
+        except BaseException as error:
+            future.set_exception(error)
+        else:
+            future.set_result(conn)
+
+    threading.Thread(target=work, name="engineio-session-sql-connect", daemon=True).start()
     try:
         return future.result(timeout)
     except concurrent.futures.TimeoutError:
@@ -224,20 +238,6 @@ def connect_within(
 
         future.add_done_callback(close_late)
         raise TimeoutError(f"no connection within {timeout:.3g} s") from None
-
-
-_connector_lock = threading.Lock()
-_connector_pool: concurrent.futures.ThreadPoolExecutor | None = None
-
-
-def _connector() -> concurrent.futures.ThreadPoolExecutor:
-    global _connector_pool
-    with _connector_lock:
-        if _connector_pool is None:
-            _connector_pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=4, thread_name_prefix="engineio-session-sql-connect"
-            )
-        return _connector_pool
 
 
 # --- the watchdog -------------------------------------------------------------------------------

@@ -101,6 +101,15 @@ class Dialect:
         quoted = (q + self.check_identifier(part).replace(q, q + q) + q for part in parts)
         return ".".join(quoted)
 
+    def quote_one(self, name: str) -> str:
+        """``name`` quoted as one identifier, dots and all (sequelize's ``quoteIdentifier``).
+
+        >>> MYSQL.quote_one("app.sessions")
+        '`app.sessions`'
+        """
+        q = self._quote_char
+        return q + self.check_identifier(name).replace(q, q + q) + q
+
     def qualified(self, table: str, schema: str | None = None) -> str:
         """``schema.table`` quoted, or just the table."""
         quoted = self.quote(table)

@@ -20,7 +20,9 @@ What a subclass declares:
   the Node package's ``get`` returns; None when it filters none (connect-session-sequelize);
 - ``expired``: the predicate of the rows its pruning deletes (bound to :meth:`live_value`);
 - :meth:`written_ms`: the expiry a write of a cookie expiring at ``ms`` stores, as
-  milliseconds: the rounding that tells a stale cookie (see :meth:`session`).
+  milliseconds: the rounding that tells a stale cookie (see :meth:`session`);
+- :meth:`stamps`: other columns every write sets (connect-session-sequelize's
+  ``updatedAt``), none by default.
 
 Which expiry wins on read. Several packages' ``touch`` updates only the expiry column, so
 the ``cookie.expires`` inside the JSON stays at the time of the last full write while the
@@ -102,6 +104,12 @@ class SQLFormat:
         nothing (connect-session-knex without ``cookie.expires``)."""
         return self.expiry_value(session, now)
 
+    def stamps(self, now: float) -> list[tuple[str, str, Any]]:
+        """Other columns a write sets at ``now``: (quoted column, SQL with one placeholder,
+        its parameter). None here; a format whose inserts set more columns overrides
+        :meth:`upsert` too."""
+        return []
+
     def live_value(self, now: float) -> Any:
         """The parameter of ``live`` and ``expired`` at ``now``."""
         raise NotImplementedError
@@ -144,20 +152,30 @@ class SQLFormat:
 
     def upsert(self, sid: str, session: Session, now: float) -> Statement:
         """Node's ``set``: insert, or overwrite the JSON and the expiry."""
+        stamps = self.stamps(now)
         columns = [(self.data, self.dialect.placeholder), (self.expiry, self._expiry_write)]
+        columns += [(column, expr) for column, expr, _ in stamps]
         sql = self.dialect.upsert(self.table, self.key, columns)
-        return sql, [sid, self.encode(session), self.expiry_value(session, now)]
+        values = [self.encode(session), self.expiry_value(session, now)]
+        return sql, [sid, *values, *(value for _, _, value in stamps)]
+
+    def _sets(self, now: float, *columns: tuple[str, str, Any]) -> tuple[str, list[Any]]:
+        """``col = expr, ...`` of an UPDATE (``columns`` and the stamps), with its values."""
+        pairs = [*columns, *self.stamps(now)]
+        return ", ".join(f"{c} = {e}" for c, e, _ in pairs), [value for _, _, value in pairs]
 
     def write(self, sid: str, session: Session, now: float, *, if_live: bool) -> Statement:
         """An UPDATE of the JSON and the expiry of an existing row (``if_live``: only if
         Node's ``get`` would still return it)."""
         p = self.dialect.placeholder
         live, params = self._where_live(now) if if_live else ("", [])
-        sql = (
-            f"UPDATE {self.table} SET {self.data} = {p}, {self.expiry} = {self._expiry_write}"
-            f" WHERE {self.key} = {p}{live}"
+        sets, values = self._sets(
+            now,
+            (self.data, p, self.encode(session)),
+            (self.expiry, self._expiry_write, self.expiry_value(session, now)),
         )
-        return sql, [self.encode(session), self.expiry_value(session, now), sid, *params]
+        sql = f"UPDATE {self.table} SET {sets} WHERE {self.key} = {p}{live}"
+        return sql, [*values, sid, *params]
 
     def touch(self, sid: str, session: Session, now: float) -> Statement | None:
         """Node's ``touch``: only the expiry column, and only on a live row; None when the
@@ -166,12 +184,9 @@ class SQLFormat:
         if self.disable_touch or value is None:
             return None
         live, params = self._where_live(now)
-        p = self.dialect.placeholder
-        sql = (
-            f"UPDATE {self.table} SET {self.expiry} = {self._expiry_write}"
-            f" WHERE {self.key} = {p}{live}"
-        )
-        return sql, [value, sid, *params]
+        sets, values = self._sets(now, (self.expiry, self._expiry_write, value))
+        sql = f"UPDATE {self.table} SET {sets} WHERE {self.key} = {self.dialect.placeholder}{live}"
+        return sql, [*values, sid, *params]
 
     def delete(self, sid: str) -> Statement:
         return f"DELETE FROM {self.table} WHERE {self.key} = {self.dialect.placeholder}", [sid]

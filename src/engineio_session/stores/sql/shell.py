@@ -39,7 +39,7 @@ from ...changes import Changes
 from ...drive import Plan
 from ...session import Session
 from . import plans
-from ._async import AsyncRunner
+from ._async import AsyncRunner, ThreadedRunner
 from ._sync import SyncRunner
 from .format import SQLFormat
 from .runner import Settings
@@ -144,11 +144,17 @@ class SyncSQLStore(_SQLStore):
 class AsyncSQLStore(_SQLStore):
     """The methods of an asyncio SQL store: :class:`SyncSQLStore`'s, as coroutines."""
 
-    _runner: AsyncRunner
+    _runner: AsyncRunner | ThreadedRunner
 
     @staticmethod
-    def _runner_for(glue: Any, client: Any, settings: Settings, pool_size: int) -> AsyncRunner:
-        """The runner of ``client`` through a driver glue module (``_psycopg``...)."""
+    def _runner_for(
+        glue: Any, client: Any, settings: Settings, pool_size: int
+    ) -> AsyncRunner | ThreadedRunner:
+        """The runner of ``client`` through a driver glue module (``_psycopg``...); a glue
+        with no asyncio driver (``_sqlite``) makes its own (``async_runner``)."""
+        if hasattr(glue, "async_runner"):
+            runner: ThreadedRunner = glue.async_runner(settings, client, pool_size)
+            return runner
         return AsyncRunner(settings, glue.async_source(client, pool_size), glue.AsyncDriver())
 
     async def _call(self, plan: Callable[..., Plan[T]], *args: Any) -> T:
