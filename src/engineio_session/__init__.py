@@ -6,6 +6,7 @@
 """
 
 from ._version import __version__
+from .cookie_session import CookieRead, CookieSession
 from .cookies import parse_cookie, serialize_cookie
 from .engineio import ENVIRON_SESSION, AsyncSessionHandle, SessionHandle, attach
 from .errors import CorruptSessionError, SessionError, StoreError
@@ -19,6 +20,8 @@ __all__ = [
     "AsyncLiveSession",
     "AsyncSessionHandle",
     "Cookie",
+    "CookieRead",
+    "CookieSession",
     "CorruptSessionError",
     "LiveSession",
     "Session",
