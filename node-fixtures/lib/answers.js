@@ -243,6 +243,7 @@ function csMiddleware ({ keys, name, signed, options }) {
     if (keys !== null && keys !== undefined) opts.keys = keys
     for (const option of Object.keys(options || {})) opts[CS_OPTION_NAMES[option]] = options[option]
     middleware = cookieSession(opts)
+    if (csMiddlewares.size >= 1000) csMiddlewares.clear() // the fuzz makes endless option sets
     csMiddlewares.set(key, middleware)
   }
   return middleware

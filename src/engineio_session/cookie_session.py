@@ -265,18 +265,17 @@ class CookieSession:
         self._pattern = self._pattern_for(name)
         self._sig_pattern = self._pattern_for(name + ".sig")
 
-        if max_age is not None:
-            if isinstance(max_age, bool) or not isinstance(max_age, (int, float)):
-                raise TypeError("option maxAge is invalid")
-            if not math.isfinite(max_age):
-                raise ValueError("option maxAge is invalid")
-        if expires is not None and not isinstance(expires, datetime):
-            raise TypeError("expires is a datetime")
+        # in the order the Cookie constructor (cookies@0.9.1) checks them
         for option, text in (("path", path), ("domain", domain)):
             if text is not None and not isinstance(text, str):
                 raise TypeError(f"{option} is a str")
             if text and not _FIELD_CONTENT.fullmatch(text):
                 raise ValueError(f"option {option} is invalid")
+        if max_age is not None:
+            if isinstance(max_age, bool) or not isinstance(max_age, (int, float)):
+                raise TypeError("option maxAge is invalid")
+            if not math.isfinite(max_age):
+                raise ValueError("option maxAge is invalid")
         if priority is not None and not isinstance(priority, str):
             raise TypeError("priority is a str")
         if priority and not (priority.isascii() and priority.lower() in _PRIORITIES):
@@ -289,6 +288,8 @@ class CookieSession:
             and not (same_site.isascii() and same_site.lower() in _SAME_SITES)
         ):
             raise ValueError("option sameSite is invalid")
+        if expires is not None and not isinstance(expires, datetime):
+            raise TypeError("expires is a datetime")
         if secure is not None and not isinstance(secure, bool):
             raise TypeError("secure is a bool, or None to follow the request")
         self.max_age = max_age
