@@ -47,7 +47,6 @@ would drop (name and value over 4096 bytes) instead of losing the session silent
 
 from __future__ import annotations
 
-import base64
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -55,10 +54,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from . import jsjson
-from ._buffer import buffer_from_base64
+from ._cookie_session_body import copy_data, decode, encode
+from ._cookies_package import (
+    EPOCH_UTC,
+    FIELD_CONTENT,
+    PRIORITIES,
+    SAME_SITES,
+    pattern_for,
+    push_cookie,
+    to_header,
+    unquote,
+)
 from ._js import MAX_DATE_MS, date_to_utc_string, datetime_to_ms, now_ms, utf8
-from .jsjson import _is_index
 from .keygrip import Key, Keygrip
 
 __all__ = [
@@ -80,105 +87,6 @@ MAX_COOKIE_HEADER = 16384
 INSECURE = "Cannot send secure cookie over unencrypted connection"
 
 ReadStatus = Literal["absent", "oversized", "unsigned", "forged", "verified", "rotated", "plain"]
-
-# --- cookie-session's Session model ------------------------------------------------------------
-
-# Session() copies a key only `if (!(key in this))`: its own _ctx, the getters of
-# Session.prototype, and everything on Object.prototype (Node 20) never become session data
-_NOT_DATA = frozenset(
-    (
-        "_ctx",
-        "isChanged",
-        "isNew",
-        "isPopulated",
-        "constructor",
-        "__defineGetter__",
-        "__defineSetter__",
-        "hasOwnProperty",
-        "__lookupGetter__",
-        "__lookupSetter__",
-        "isPrototypeOf",
-        "propertyIsEnumerable",
-        "toString",
-        "valueOf",
-        "__proto__",
-        "toLocaleString",
-    )
-)
-
-
-def _session_data(parsed: Any) -> dict[str, Any]:
-    """What ``new Session(ctx, obj)`` holds for a value ``JSON.parse`` gave: ``for (key in
-    obj)``, so an array or a string gives its indexes (a string's UTF-16 code units), a number,
-    ``true`` or ``null`` nothing; in JS property order."""
-    if isinstance(parsed, dict):
-        items: Iterable[tuple[str, Any]] = parsed.items()
-    elif isinstance(parsed, list):
-        return {str(index): item for index, item in enumerate(parsed)}
-    elif isinstance(parsed, str):
-        units = parsed.encode("utf-16-le", "surrogatepass")
-        return {
-            str(index): units[2 * index : 2 * index + 2].decode("utf-16-le", "surrogatepass")
-            for index in range(len(units) // 2)
-        }
-    else:
-        return {}
-    data = {key: value for key, value in items if key not in _NOT_DATA}
-    if any(_is_index(key) for key in data):
-        indexed = sorted((key for key in data if _is_index(key)), key=int)
-        data = {
-            **{key: data[key] for key in indexed},
-            **{key: value for key, value in data.items() if not _is_index(key)},
-        }
-    return data
-
-
-def _copy_data(data: Mapping[Any, Any]) -> dict[Any, Any]:
-    """``Session.create(data)``: the keys a Session can take, as ``req.session = data`` does."""
-    return {key: value for key, value in data.items() if key not in _NOT_DATA}
-
-
-def _encode(data: Mapping[Any, Any]) -> str:
-    """cookie-session's ``encode``: ``Buffer.from(JSON.stringify(body)).toString('base64')``."""
-    return base64.b64encode(jsjson.dumps(data, name="session").encode("utf-8")).decode("ascii")
-
-
-def _decode(value: str) -> dict[str, Any] | None:
-    """cookie-session's ``Session.deserialize``; None where it throws (a new session)."""
-    body = buffer_from_base64(value).decode("utf-8", "replace")  # toString('utf8'): U+FFFD
-    try:
-        parsed = jsjson.loads(body)
-    except ValueError:
-        return None
-    return _session_data(parsed)
-
-
-# --- the cookies package: the header in, Set-Cookie out ----------------------------------------
-
-# cookies@0.9.1: RFC 7230 field-content for names, paths and domains; a name has no ";" or "="
-_FIELD_CONTENT = re.compile(r"[\t\x20-\x7e\x80-\xff]+")
-_PRIORITIES = ("low", "medium", "high")
-_SAME_SITES = ("lax", "none", "strict")
-_EPOCH_UTC = "Thu, 01 Jan 1970 00:00:00 GMT"
-
-
-def _unquote(value: str) -> str:
-    """``if (value[0] === '"') value = value.slice(1, -1)``: drops the last UTF-16 code unit,
-    whatever it is (the low half of an astral character, even)."""
-    if value[:1] != '"':
-        return value
-    last = value[-1]
-    if len(value) > 1 and ord(last) > 0xFFFF:
-        return value[1:-1] + last.encode("utf-16-le")[:2].decode("utf-16-le", "surrogatepass")
-    return value[1:-1]
-
-
-def _push(headers: list[str], name: str, header: str, overwrite: bool) -> None:
-    """cookies' pushCookie(): with ``overwrite``, earlier headers for ``name`` are dropped."""
-    if overwrite:
-        prefix = name + "="
-        headers[:] = [h for h in headers if not h.startswith(prefix)]
-    headers.append(header)
 
 
 @dataclass(frozen=True)
@@ -254,7 +162,7 @@ class CookieSession:
     ) -> None:
         if not isinstance(name, str):
             raise TypeError("name is the cookie's name, a str")
-        if not _FIELD_CONTENT.fullmatch(name) or ";" in name or "=" in name:
+        if not FIELD_CONTENT.fullmatch(name) or ";" in name or "=" in name:
             raise ValueError("argument name is invalid")
         self.name = name
         self.signed = bool(signed)
@@ -262,14 +170,14 @@ class CookieSession:
             raise ValueError(".keys required.")
         self._keygrip = None if keys is None else Keygrip(keys)
         self.key_count = 0 if self._keygrip is None else len(self._keygrip)
-        self._pattern = self._pattern_for(name)
-        self._sig_pattern = self._pattern_for(name + ".sig")
+        self._pattern = pattern_for(name)
+        self._sig_pattern = pattern_for(name + ".sig")
 
         # in the order the Cookie constructor (cookies@0.9.1) checks them
         for option, text in (("path", path), ("domain", domain)):
             if text is not None and not isinstance(text, str):
                 raise TypeError(f"{option} is a str")
-            if text and not _FIELD_CONTENT.fullmatch(text):
+            if text and not FIELD_CONTENT.fullmatch(text):
                 raise ValueError(f"option {option} is invalid")
         if max_age is not None:
             if isinstance(max_age, bool) or not isinstance(max_age, (int, float)):
@@ -278,14 +186,14 @@ class CookieSession:
                 raise ValueError("option maxAge is invalid")
         if priority is not None and not isinstance(priority, str):
             raise TypeError("priority is a str")
-        if priority and not (priority.isascii() and priority.lower() in _PRIORITIES):
+        if priority and not (priority.isascii() and priority.lower() in PRIORITIES):
             raise ValueError("option priority is invalid")
         if same_site is not None and not isinstance(same_site, (bool, str)):
             raise TypeError("same_site is a bool or a str")
         if (
             isinstance(same_site, str)
             and same_site
-            and not (same_site.isascii() and same_site.lower() in _SAME_SITES)
+            and not (same_site.isascii() and same_site.lower() in SAME_SITES)
         ):
             raise ValueError("option sameSite is invalid")
         if expires is not None and not isinstance(expires, datetime):
@@ -303,12 +211,6 @@ class CookieSession:
         self.priority = priority
         self.overwrite = bool(overwrite)
 
-    @staticmethod
-    def _pattern_for(name: str) -> re.Pattern[str]:
-        # cookies' getPattern(): the first `name=` at the start or after a ';' and spaces
-        # (spaces only, no tabs); the value runs to the next ';', no URI decoding, no trimming
-        return re.compile("(?:^|;) *" + re.escape(name) + "=([^;]*)")
-
     def __repr__(self) -> str:
         return f"CookieSession(name={self.name!r}, keys=<{self.key_count}>, signed={self.signed})"
 
@@ -316,7 +218,7 @@ class CookieSession:
 
     def _get(self, header: str, pattern: re.Pattern[str]) -> str | None:
         match = pattern.search(header)
-        return None if match is None else _unquote(match.group(1))
+        return None if match is None else unquote(match.group(1))
 
     def read(self, cookie_header: str | None, *, https: bool = False) -> CookieRead:
         """Read the session from a ``Cookie`` header as cookie-session does on a request.
@@ -339,7 +241,7 @@ class CookieSession:
         if len(value) > MAX_COOKIE_VALUE:
             return CookieRead("oversized", https=https)
         if not self.signed:
-            return CookieRead("plain", _decode(value) if value else None, value=value, https=https)
+            return CookieRead("plain", decode(value) if value else None, value=value, https=https)
         remote = self._get(cookie_header, self._sig_pattern)
         if not remote:
             return CookieRead("unsigned", https=https)
@@ -349,7 +251,7 @@ class CookieSession:
         if index < 0:
             # this.set(sigName, null, {path: "/", signed: false}): expired, httponly from
             # Cookie.prototype, secure as the request, none of the session's options
-            clear = self._header(self.name + ".sig", "", path="/", http_only=True, https=https)
+            clear = to_header(self.name + ".sig", "", path="/", http_only=True, https=https)
             return CookieRead("forged", set_cookie=(clear,), https=https)
         set_cookie: tuple[str, ...] = ()
         if index:
@@ -357,11 +259,11 @@ class CookieSession:
             # Cookie.prototype; no expiry, domain or sameSite, whatever the session cookie has
             sig = self._keygrip.sign(data)
             set_cookie = (
-                self._header(self.name + ".sig", sig, path="/", http_only=True, https=https),
+                to_header(self.name + ".sig", sig, path="/", http_only=True, https=https),
             )
         return CookieRead(
             "rotated" if index else "verified",
-            _decode(value) if value else None,  # tryGetSession: `if (!str) return undefined`
+            decode(value) if value else None,  # tryGetSession: `if (!str) return undefined`
             key_index=index,
             set_cookie=set_cookie,
             value=value,
@@ -379,43 +281,6 @@ class CookieSession:
         return self.read(cookie_header).data
 
     # --- writing ------------------------------------------------------------------------------
-
-    def _header(
-        self,
-        name: str,
-        value: str,
-        *,
-        path: str | None,
-        http_only: bool,
-        https: bool,
-        expires: str | None = None,
-        domain: str | None = None,
-        priority: str | None = None,
-        same_site: bool | str | None = None,
-        secure: bool | None = None,
-        partitioned: bool = False,
-    ) -> str:
-        """cookies' ``Cookie.prototype.toHeader``: the attributes in its order, lower-case."""
-        if not value:
-            expires = _EPOCH_UTC  # `if (!this.value) { this.expires = new Date(0) ... }`
-        header = name + "=" + value
-        if path:
-            header += "; path=" + path
-        if expires:
-            header += "; expires=" + expires
-        if domain:
-            header += "; domain=" + domain
-        if priority:
-            header += "; priority=" + priority.lower()
-        if same_site:
-            header += "; samesite=" + ("strict" if same_site is True else str(same_site).lower())
-        if secure if secure is not None else https:
-            header += "; secure"
-        if http_only:
-            header += "; httponly"
-        if partitioned:
-            header += "; partitioned"
-        return header
 
     def _expires(self, now: int) -> str | None:
         if self.max_age:
@@ -438,13 +303,13 @@ class CookieSession:
             )
         # `if (!this.value) { this.expires = new Date(0); this.maxAge = null }` in the Cookie
         # constructor: the .sig, the same Cookie object renamed, keeps that expiry
-        expires = self._expires(now_ms() if now is None else now) if value else _EPOCH_UTC
+        expires = self._expires(now_ms() if now is None else now) if value else EPOCH_UTC
         names = [(self.name, value)]
         if self.signed:
             assert self._keygrip is not None
             names.append((self.name + ".sig", self._keygrip.sign(self.name + "=" + value)))
         for name, text in names:
-            header = self._header(
+            header = to_header(
                 name,
                 text,
                 path=self.path,
@@ -457,7 +322,7 @@ class CookieSession:
                 secure=self.secure,
                 partitioned=self.partitioned,
             )
-            _push(headers, name, header, self.overwrite)
+            push_cookie(headers, name, header, self.overwrite)
 
     def commit(
         self, read: CookieRead, data: Mapping[Any, Any] | None, *, now: int | None = None
@@ -481,8 +346,8 @@ class CookieSession:
             return headers
         if not isinstance(data, Mapping):
             raise TypeError("data is a mapping (cookie-session keeps an object)")
-        session = _copy_data(data)
-        value = _encode(session)
+        session = copy_data(data)
+        value = encode(session)
         # isChanged (_val !== Session.serialize(this)) for a session from the cookie; a new
         # session is saved only if populated
         if value != read.value if read.data is not None else session:
