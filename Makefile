@@ -44,7 +44,8 @@ vectors: install
 bench: install
 	$(PYTEST) benchmarks -p no:cacheprovider --benchmark-columns=min,median,mean,rounds --benchmark-sort=name
 
-# FUZZ_CASES cases spread over the five core ops, fresh random seeds each run
+# FUZZ_CASES cases spread over the ops (tests/core_cases.py OPS: the core and cookie-session),
+# fresh random seeds each run
 FUZZ_CASES ?= 1000000
 fuzz: install
 	FUZZ_CASES=$(FUZZ_CASES) FUZZ_RANDOM=1 $(PYTEST) tests/test_fuzz.py -s -p no:cacheprovider

@@ -109,7 +109,7 @@ def test_a_signature_of_the_wrong_shape_costs_no_hmac(monkeypatch: pytest.Monkey
     def no_hmac(*args: object) -> bytes:
         raise AssertionError("an HMAC was computed")
 
-    monkeypatch.setattr(keygrip_module.hmac, "digest", no_hmac)
+    monkeypatch.setattr(keygrip_module, "_digest", no_hmac)
     grip = Keygrip(KEYS)
     for digest in ("", "short", ADA_NEW + "x", ADA_NEW[:-1] + "=", "\u00e9" * 27):
         assert grip.index("session=" + ADA, digest) == -1
@@ -283,7 +283,7 @@ def test_oversized_is_refused_before_any_hmac(monkeypatch: pytest.MonkeyPatch) -
     def no_hmac(*args: object) -> bytes:
         raise AssertionError("an HMAC was computed")
 
-    monkeypatch.setattr(keygrip_module.hmac, "digest", no_hmac)
+    monkeypatch.setattr(keygrip_module, "_digest", no_hmac)
     read = sessions.read(f"session={value}; session.sig={sig}")
     assert (read.status, read.data, read.set_cookie) == ("oversized", None, ())
     long_header = "a=" + "x" * MAX_COOKIE_HEADER + f"; session={ADA}; session.sig={ADA_NEW}"

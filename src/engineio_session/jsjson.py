@@ -68,6 +68,10 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# one decoder for every call: json.loads(text, **hooks) builds a new one each time
+_DECODER = json.JSONDecoder(parse_int=_js_int, parse_float=_js_float, parse_constant=_no_constant)
+
+
 def loads(text: str | bytes) -> Any:
     """Parse JSON as ``JSON.parse`` does; ``ValueError`` where it throws.
 
@@ -76,9 +80,7 @@ def loads(text: str | bytes) -> Any:
     if isinstance(text, (bytes, bytearray, memoryview)):
         text = bytes(text).decode("utf-8", "replace")
     try:
-        return json.loads(
-            text, parse_int=_js_int, parse_float=_js_float, parse_constant=_no_constant
-        )
+        return _DECODER.decode(text)
     except RecursionError:
         return _loads_deep(text)
 
