@@ -69,6 +69,7 @@ from ._js import MAX_DATE_MS, date_to_utc_string, datetime_to_ms, now_ms, utf8
 from .keygrip import Key, Keygrip
 
 __all__ = [
+    "INSECURE",
     "MAX_COOKIE_HEADER",
     "MAX_COOKIE_VALUE",
     "CookieRead",
@@ -106,7 +107,8 @@ class CookieRead:
     a new one: every status but ``verified``, ``rotated`` and ``plain``, and those too when
     the value is empty or its body does not parse. ``set_cookie`` holds the Set-Cookie values
     ``cookies.get`` adds while reading; :meth:`CookieSession.commit` gives the response's
-    complete list. ``data`` and ``value`` stay out of the repr (logs never hold sessions).
+    complete list, with ``https`` (whether Node saw the request as encrypted, given to
+    ``read``). ``data`` and ``value`` stay out of the repr (logs never hold sessions).
     """
 
     status: ReadStatus
