@@ -88,6 +88,12 @@ def expected(op: str, case: dict[str, Any], node: dict[str, Any]) -> dict[str, A
       the case), is refused unread: no session and no Set-Cookie, where Node reads it.
     - A Set-Cookie that browsers would drop (name and value over 4096 bytes) is an error in
       Python (``set_error: "oversized"``, nothing else compared), where Node writes it.
+
+    Compared as they are: ``secure=True`` without HTTPS (Node's cookies.set throws, and
+    cookie-session writes nothing; Python raises with Node's message), and options or names
+    Node refuses when it writes (Python refuses them when constructed, with Node's message;
+    the cases give them a session to write, and a clear never a non-finite max_age, which
+    Node's Cookie nulls before it checks it).
     """
     if op == "cookie_session_base64" or "result" not in node:
         return node
