@@ -63,7 +63,8 @@ bench-all: HANDSHAKE_ARGS += --servers main,other,extra --repeat 3
 bench-all: CONNECTIONS_ARGS += --repeat 2
 bench-all: bench
 
-# FUZZ_CASES cases spread over the five core ops, fresh random seeds each run
+# FUZZ_CASES cases spread over the ops (tests/core_cases.py OPS: the core and cookie-session),
+# fresh random seeds each run
 FUZZ_CASES ?= 1000000
 fuzz: install
 	FUZZ_CASES=$(FUZZ_CASES) FUZZ_RANDOM=1 $(PYTEST) tests/test_fuzz.py -s -p no:cacheprovider

@@ -1,5 +1,5 @@
 'use strict'
-// Writes tests/vectors/{parse,serialize,sign,unsign,getcookie}.json from the real Node
+// Writes tests/vectors/*.json (one file per op of lib/answers.js) from the real Node
 // packages. Deterministic: the same packages and seed give the same bytes, which
 // tests/test_vectors.py checks by running this script again.
 //
@@ -18,7 +18,15 @@ const RANDOM_CASES = 3000
 function versions () {
   const lock = require('./package-lock.json')
   const v = (name) => lock.packages['node_modules/' + name].version
-  return { cookie: v('cookie'), 'cookie-signature': v('cookie-signature'), 'express-session': v('express-session'), node: process.version.split('.')[0] }
+  return {
+    cookie: v('cookie'),
+    'cookie-signature': v('cookie-signature'),
+    'express-session': v('express-session'),
+    'cookie-session': v('cookie-session'),
+    cookies: v('cookies'),
+    keygrip: v('keygrip'),
+    node: process.version.split('.')[0]
+  }
 }
 
 // ---- parse -------------------------------------------------------------------------------
@@ -240,7 +248,11 @@ function jsonCases () {
     '{"a":1,"b":2,"a":3}', '{"__proto__":{"x":1}}', '{"b":1,"2":2,"1":1,"01":0,"4294967295":5,"4294967294":4}',
     '"\\ud800"', '"\\udc00\\ud800"', '"\\ud83d\\ude00"', '"\u2028\u2029"', '"\\u0000\\u001f\\u007f"',
     '"\\/"', '" \\t\\n\\r\\b\\f "', '[1,[2,[3,[4,[5]]]]]', ' { "a" : [ 1 , 2 ] } ',
-    'NaN', 'Infinity', '[1,]', "{'a':1}", '"\t"', '01', '.5', '1.', '+1', '\ufeff{}', '[1] x', ''
+    'NaN', 'Infinity', '[1,]', "{'a':1}", '"\t"', '01', '.5', '1.', '+1', '\ufeff{}', '[1] x', '',
+    // deeper than Python's recursion limit (V8's JSON.parse has none; its stringify overflows its
+    // stack near 5000 levels, depending on the stack: not pinned)
+    '['.repeat(3000) + ']'.repeat(3000), '{"a":'.repeat(3000) + '[1,{"b":null}]' + '}'.repeat(3000),
+    '['.repeat(3000) + ']'.repeat(2999), '{"a":'.repeat(3000) + '1' + '}'.repeat(2999) + ',}'
   ]
   const cases = texts.map((text) => ({ text }))
   for (let i = 0; i < 1500; i++) cases.push({ text: JSON.stringify(randomDouble(r)) })
@@ -300,6 +312,11 @@ function cookieCases () {
   return cases.map((c) => ({ ...c, ...answers.cookie(wire.decode(c)) }))
 }
 
+// ---- cookie-session (lib/cookie-session-cases.js) ------------------------------------------
+function cookieSessionCases (op, make, seed) {
+  return make(seed, RANDOM_CASES).map((c) => ({ ...c, ...answers[op](wire.decode(c)) }))
+}
+
 // ---- output ------------------------------------------------------------------------------
 function write (dir, file, description, cases) {
   const meta = { description, generator: 'node-fixtures/gen-vectors.js', seed: SEED, versions: versions() }
@@ -317,6 +334,10 @@ function main () {
   write(dir, 'unsign.json', "express-session's unsigncookie(signed, secrets): cookie-signature.unsign with each secret in turn -> result | null", unsignCases())
   write(dir, 'json.json', 'JSON.stringify(JSON.parse(text)) -> result | error (the error name)', jsonCases())
   write(dir, 'cookie.json', "express-session's Cookie: new Cookie(options) at now, then steps (touch = resetMaxAge, maxAge =, expires =) each at its now -> a snapshot {json, maxAge, serialize} after each", cookieCases())
+  const cs = require('./lib/cookie-session-cases')
+  write(dir, 'cookie_session_load.json', 'the real cookie-session middleware on a request with this Cookie header (keys, name, signed, options; https: an encrypted socket; now: Date.now()), whose handler reads req.session and leaves it: {session: JSON.stringify(req.session) | null for a new one, set_cookie: the Set-Cookie values sent, set_error: what cookies.set threw and cookie-session swallowed}. oversized: refused by Python before any HMAC (Node reads it)', cookieSessionCases('cookie_session_load', cs.loadCases, SEED + 8))
+  write(dir, 'cookie_session_write.json', 'the real cookie-session middleware when the handler assigns req.session = data (assign), sets it to null (clear), or reads it and changes it in place to hold data, null: sets it to null after reading (mutate): {set_cookie, set_error} as for cookie_session_load', cookieSessionCases('cookie_session_write', cs.writeCases, SEED + 9))
+  write(dir, 'cookie_session_base64.json', "cookie-session's decode() input: Buffer.from(text, 'base64') -> {hex, utf8: its toString('utf8')}", cs.base64Cases(SEED + 10, RANDOM_CASES).map((c) => ({ ...c, ...answers.cookie_session_base64(c) })))
   write(dir, 'getcookie.json', 'the session id the express-session middleware looks up in its store for a request with this Cookie header (null: none, a new session is generated)', getcookieCases())
 }
 

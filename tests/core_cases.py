@@ -13,12 +13,23 @@ from typing import Any
 from engineio_session import get_session_id, jsjson, parse_cookie, serialize_cookie, sign, unsign
 from engineio_session.session import Cookie
 
-from . import wire
+from . import cookie_session_cases, wire
 
-OPS = ("parse", "serialize", "sign", "unsign", "getcookie", "json", "cookie")
+OPS = (
+    "parse",
+    "serialize",
+    "sign",
+    "unsign",
+    "getcookie",
+    "json",
+    "cookie",
+    *cookie_session_cases.OPS,
+)
 
 
 def python_answer(op: str, case: dict[str, Any]) -> dict[str, Any]:
+    if op in cookie_session_cases.OPS:
+        return cookie_session_cases.python_answer(op, case)
     if op == "parse":
         return {"result": parse_cookie(case["header"])}
     if op == "serialize":
@@ -73,8 +84,11 @@ def _snapshot(cookie: Cookie, now: int) -> dict[str, Any]:
     }
 
 
-def expected(op: str, node: dict[str, Any]) -> dict[str, Any]:
-    """The Python answer that matches Node's answer ``node``."""
+def expected(op: str, node: dict[str, Any], case: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Python answer that matches Node's answer ``node`` (to ``case``)."""
+    if op in cookie_session_cases.OPS:
+        assert case is not None
+        return cookie_session_cases.expected(op, case, node)
     if op == "getcookie":
         # express-session treats an empty id as none (``if (!req.sessionID)``), and a cookie
         # name that is an Object.prototype property (``constructor``, ``__proto__``) makes
@@ -104,7 +118,7 @@ def mismatches(op: str, cases: list[dict[str, Any]], answers: list[dict[str, Any
     """Readable lines for every case where Python and Node disagree."""
     lines = []
     for case, node in zip(cases, answers, strict=True):
-        want = js_canonical(expected(op, node))
+        want = js_canonical(expected(op, node, case))
         got = js_canonical(python_answer(op, case))
         if got != want:
             lines.append(f"{op} {case!r}: node {want!r}, python {got!r}")

@@ -9,6 +9,7 @@ import contextlib
 import json
 import subprocess
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from subprocess import Popen
 from typing import IO, Self
@@ -17,11 +18,19 @@ START_TIMEOUT = 30.0  # seconds for a server to print its port
 STOP_TIMEOUT = 10.0  # seconds for a server to exit once asked, before it is killed
 
 
-def spawn(command: list[str], *, cwd: Path, stderr: IO[bytes] | None = None) -> Popen[str]:
-    """``command`` in ``cwd`` with stdin and stdout pipes (text, line-buffered)."""
+def spawn(
+    command: list[str],
+    *,
+    cwd: Path,
+    stderr: IO[bytes] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Popen[str]:
+    """``command`` in ``cwd`` with stdin and stdout pipes (text, line-buffered); ``env``
+    replaces the environment when given."""
     return subprocess.Popen(
         command,
         cwd=cwd,
+        env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=stderr,
@@ -66,13 +75,14 @@ class PortProcess:
         log: Path | None = None,
         kill: bool = False,
         start_timeout: float = START_TIMEOUT,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
         self.log = log
         self._kill = kill
         self._start_timeout = start_timeout
         self._log_file = open(log, "wb") if log is not None else None  # noqa: SIM115 (stop())
-        self.process = spawn(command, cwd=cwd, stderr=self._log_file)
+        self.process = spawn(command, cwd=cwd, stderr=self._log_file, env=env)
         self._port: int | None = None
 
     @property

@@ -6,12 +6,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from engineio_session import Session, sign
+from engineio_session import CookieSession, Session, sign
 from engineio_session.cli import main
 from engineio_session.cookies import encode_uri_component
+from engineio_session.keygrip import keygrip_sign
 from engineio_session.stores import FileStore
 
 SID = "Xq1dQmBq3CZYnI0PLKWmIY8XSEqMR7JJ"
@@ -143,3 +145,87 @@ def test_the_console_script_is_installed() -> None:
         [str(script), "sign", SID, "--secret", "k"], capture_output=True, text=True, check=True
     )
     assert result.stdout.splitlines()[0] == "s:" + sign(SID, "k")
+
+
+# --- cookie-session pairs --------------------------------------------------------------------
+
+
+def cs_pair(data: dict[str, object], key: str, name: str = "session") -> str:
+    return "; ".join(v.split(";", 1)[0] for v in CookieSession([key], name).dump(data))
+
+
+def test_decode_recognises_a_cookie_session_pair(capsys: pytest.CaptureFixture[str]) -> None:
+    header = "theme=dark; " + cs_pair({"user": "ada", "x": "\ud800"}, "old")
+    code, out, _ = run(capsys, "decode", header, "--key", "new", "--key", "old")
+    assert code == 0
+    assert "cookie-session session: verified with key #2 of 2" in out and "re-signs" in out
+    assert '"user": "ada"' in out
+    code, out, _ = run(capsys, "decode", header, "--key", "new", "--key", "old", "--json")
+    answer = json.loads(out)
+    assert answer["kind"] == "cookie-session" and answer["status"] == "rotated"
+    assert answer["session"] == {"user": "ada", "x": "\ud800"}
+    assert answer["key_index"] == 1 and answer["set_cookie"][0].startswith("session.sig=")
+
+
+def test_decode_takes_the_two_values_and_another_name(capsys: pytest.CaptureFixture[str]) -> None:
+    pair = cs_pair({"n": 1}, "k", name="app.sess")
+    value, sig = (part.split("=", 1)[1] for part in pair.split("; "))
+    code, out, _ = run(capsys, "decode", value, sig, "--key", "k", "--name", "app.sess", "--json")
+    assert code == 0 and json.loads(out)["session"] == {"n": 1}
+    # the pair's name is found in a header; the two values without --name are "session"'s
+    assert run(capsys, "decode", pair, "--key", "k")[0] == 0
+    assert run(capsys, "decode", value, sig, "--key", "k")[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "status", "reason"),
+    [
+        (lambda: cs_pair({"n": 1}, "attacker"), "forged", "matches none of the 1 key(s)"),
+        (lambda: cs_pair({"n": 1}, "k").split(";")[0], "unsigned", "no session.sig cookie"),
+        (lambda: "theme=dark", "absent", "no cookie named 'session'"),
+        (
+            lambda: "session=bm90IGpzb24=; session.sig=" + _sig("bm90IGpzb24="),
+            "verified",
+            "not base64 JSON",
+        ),
+    ],
+)
+def test_decode_explains_a_rejected_cookie_session(
+    capsys: pytest.CaptureFixture[str], make: Any, status: str, reason: str
+) -> None:
+    code, out, _ = run(capsys, "decode", make(), "--key", "k", "--json")
+    answer = json.loads(out)
+    assert code == 1 and answer["status"] == status and reason in answer["reason"]
+    assert answer["session"] is None
+
+
+def _sig(value: str) -> str:
+    return keygrip_sign("session=" + value, "k")
+
+
+def test_cookie_session_keys_from_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pair = cs_pair({"n": 1}, "old")
+    monkeypatch.setenv("ENGINEIO_SESSION_KEYS", "new\nold\n")
+    code, out, _ = run(capsys, "decode", pair)
+    assert code == 0 and "key #2 of 2" in out
+    monkeypatch.delenv("ENGINEIO_SESSION_KEYS")
+    code, _, err = run(capsys, "decode", pair)
+    assert code == 2 and "ENGINEIO_SESSION_KEYS" in err
+    # a connect.sid header still goes to express-session's decode
+    monkeypatch.setenv("ENGINEIO_SESSION_SECRET", "k")
+    assert run(capsys, "decode", cookie_for(SID, "k"))[0] == 0
+
+
+def test_unsigned_shows_what_anybody_can_read(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "decode", cs_pair({"user": "ada"}, "whatever"), "--unsigned")
+    assert code == 0 and "NOT verified" in out and '"user": "ada"' in out
+
+
+def test_several_pairs_need_a_name(capsys: pytest.CaptureFixture[str]) -> None:
+    header = cs_pair({"n": 1}, "k", name="a") + "; " + cs_pair({"n": 2}, "k", name="b")
+    code, _, err = run(capsys, "decode", header, "--key", "k")
+    assert code == 2 and "--name" in err
+    code, out, _ = run(capsys, "decode", header, "--key", "k", "--name", "b", "--json")
+    assert code == 0 and json.loads(out)["session"] == {"n": 2}

@@ -1,6 +1,6 @@
 """Differential fuzzing: hypothesis draws cases, a long-lived Node process answers them.
 
-``make test`` runs a bounded number (``FUZZ_CASES``, default 4,000 over the five ops);
+``make test`` runs a bounded number (``FUZZ_CASES``, default 4,000 spread over the ops);
 ``make fuzz`` runs at least 1,000,000. Each hypothesis example is a batch of BATCH cases sent to
 Node in one line; on a mismatch hypothesis shrinks the batch until the failing case stands out.
 """

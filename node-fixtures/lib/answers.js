@@ -195,3 +195,141 @@ module.exports.fileIsExpired = fileIsExpired
 module.exports.fileSessionId = fileSessionId
 module.exports.krupteinSet = (c) => kruptein('set', c)
 module.exports.krupteinGet = (c) => kruptein('get', c)
+
+// ---- cookie-session 2.1.1 (through cookies 0.9.1 and keygrip 1.1.0), for cookie_session.py --
+//
+// A case: {keys: [...] | null, name, signed, options: {snake_case cookie options}, https, now,
+// header: the Cookie header | null, ...}. The real middleware runs on a fake request (its
+// socket encrypted when `https`) with Date.now() pinned to `now`; the answer holds the
+// Set-Cookie values it sent once the handler returned, and `set_error`: the message of an
+// error that cookies.set threw and cookie-session swallowed (it then writes nothing).
+
+const cookieSession = require('cookie-session')
+const Cookies = require('cookies')
+
+const CS_OPTION_NAMES = {
+  max_age: 'maxAge',
+  expires: 'expires',
+  path: 'path',
+  domain: 'domain',
+  same_site: 'sameSite',
+  secure: 'secure',
+  http_only: 'httpOnly',
+  partitioned: 'partitioned',
+  priority: 'priority',
+  overwrite: 'overwrite'
+}
+
+// the errors cookie-session's onHeaders hook swallows (`catch (e) { debug(...) }`): recorded
+// on their way out of cookies.set, which behaves as before
+let setErrors = null
+const realSet = Cookies.prototype.set
+Cookies.prototype.set = function set (...args) {
+  try {
+    return realSet.apply(this, args)
+  } catch (err) {
+    if (setErrors) setErrors.push(err.message)
+    throw err
+  }
+}
+
+const csMiddlewares = new Map()
+
+function csMiddleware ({ keys, name, signed, options }) {
+  const key = JSON.stringify(wireKey([keys, name, signed, options]))
+  let middleware = csMiddlewares.get(key)
+  if (!middleware) {
+    const opts = { name, signed }
+    if (keys !== null && keys !== undefined) opts.keys = keys
+    for (const option of Object.keys(options || {})) opts[CS_OPTION_NAMES[option]] = options[option]
+    middleware = cookieSession(opts)
+    if (csMiddlewares.size >= 1000) csMiddlewares.clear() // the fuzz makes endless option sets
+    csMiddlewares.set(key, middleware)
+  }
+  return middleware
+}
+
+function wireKey (value) {
+  // a cache key that tells a Buffer, a Date and undefined apart from look-alike JSON
+  return require('./wire').encode(value)
+}
+
+function csRequest (c, handler) {
+  const middleware = csMiddleware(c)
+  const headers = {}
+  const req = {
+    headers: c.header === null || c.header === undefined ? {} : { cookie: c.header },
+    socket: { encrypted: !!c.https },
+    url: '/',
+    originalUrl: '/'
+  }
+  const res = {
+    getHeader: (n) => headers[n.toLowerCase()],
+    setHeader: (n, v) => { headers[n.toLowerCase()] = v },
+    writeHead () {},
+    end () {}
+  }
+  const realNow = Date.now
+  Date.now = () => c.now
+  setErrors = []
+  try {
+    let out
+    let done = false
+    middleware(req, res, (err) => {
+      if (err) throw err
+      out = handler(req)
+      done = true
+    })
+    if (!done) throw new Error('cookie-session did not finish synchronously')
+    res.writeHead(200) // on-headers runs cookie-session's hook here
+    const result = { ...out, set_cookie: [].concat(headers['set-cookie'] || []) }
+    if (setErrors.length) result.set_error = setErrors[0]
+    return { result }
+  } finally {
+    Date.now = realNow
+    setErrors = null
+  }
+}
+
+// the handler reads req.session and leaves it alone: what it holds (null: a new, empty
+// session, `isNew`), and what Node sends back for the read
+function cookieSessionLoad (c) {
+  return csRequest(c, (req) => {
+    const sess = req.session
+    return { session: sess.isNew ? null : JSON.stringify(sess) }
+  })
+}
+
+// action "assign": req.session = data (the cookie is never read); "clear": req.session = null;
+// "mutate": the handler reads req.session and changes it in place to hold `data` (keys the
+// session cannot hold as its own, such as isNew or toString, left alone), or with data null
+// sets req.session = null after reading it
+function cookieSessionWrite (c) {
+  const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k)
+  return csRequest(c, (req) => {
+    if (c.action === 'assign') req.session = c.data
+    else if (c.action === 'clear') req.session = null
+    else if (c.action === 'mutate') {
+      const sess = req.session
+      if (c.data === null) {
+        req.session = null
+      } else {
+        for (const k of Object.keys(sess)) if (!own(c.data, k)) delete sess[k]
+        for (const k of Object.keys(c.data)) {
+          if (!(k in sess) || Object.prototype.propertyIsEnumerable.call(sess, k)) sess[k] = c.data[k]
+        }
+      }
+    } else throw new Error('unknown action ' + c.action)
+    return {}
+  })
+}
+
+// what cookie-session's decode() reads: Buffer.from(text, 'base64'), its bytes and as UTF-8
+function cookieSessionBase64 ({ text }) {
+  const buf = Buffer.from(text, 'base64')
+  return { result: { hex: buf.toString('hex'), utf8: buf.toString('utf8') } }
+}
+
+module.exports.cookie_session_load = cookieSessionLoad
+module.exports.cookie_session_write = cookieSessionWrite
+module.exports.cookie_session_base64 = cookieSessionBase64

@@ -66,4 +66,5 @@ function randomSession (seed) {
   return sess
 }
 
-module.exports = { randomSession }
+// value() and object() also give cookie-session's random data (gen-vectors.js)
+module.exports = { randomSession, randomValue: value, randomObject: object }

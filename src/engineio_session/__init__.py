@@ -8,6 +8,7 @@
 from ._version import __version__
 from .attach import attach
 from .changes import Changes
+from .cookie_session import CookieRead, CookieSession
 from .cookies import parse_cookie, serialize_cookie
 from .core import ENVIRON_SESSION
 from .engineio import AsyncSessionHandle, SessionHandle
@@ -32,6 +33,8 @@ __all__ = [
     "AsyncSocketIOSessionHandle",
     "Changes",
     "Cookie",
+    "CookieRead",
+    "CookieSession",
     "CorruptSessionError",
     "KrupteinError",
     "LiveSession",

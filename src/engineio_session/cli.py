@@ -3,6 +3,8 @@
 For the person debugging production::
 
     engineio-session decode 'connect.sid=s%3A...; theme=dark' --secret NEW --secret OLD
+    engineio-session decode 'session=eyJ...; session.sig=...' --key NEW --key OLD
+    engineio-session decode eyJ... <the .sig value> --key NEW     # cookie-session, two values
     engineio-session show 'connect.sid=s%3A...' --store redis://127.0.0.1:6379/0 --secret NEW
     engineio-session show Xq1dQmBq3CZYnI0PLKWmIY8XSEqMR7JJ --store file:///srv/app/sessions
     engineio-session show Xq1dQmBq3CZYnI0PLKWmIY8XSEqMR7JJ --store 'sqlite:////srv/app/sessions.db'
@@ -11,9 +13,13 @@ For the person debugging production::
     engineio-session sign Xq1dQmBq3CZYnI0PLKWmIY8XSEqMR7JJ --secret NEW
 
 Secrets can come from the environment instead of the command line (and the shell
-history): ``ENGINEIO_SESSION_SECRET``, one secret a line, newest first; an encrypted file
-store's secret from ``ENGINEIO_SESSION_STORE_SECRET``. Exit codes: 0 ok, 1 rejected or not
-found, 2 usage or connection error. ``--json`` prints one JSON object for scripts.
+history): ``ENGINEIO_SESSION_SECRET``, one secret a line, newest first; cookie-session's
+keys from ``ENGINEIO_SESSION_KEYS``, the same way; an encrypted file store's secret from
+``ENGINEIO_SESSION_STORE_SECRET``. ``decode`` reads a cookie-session pair (``name`` and
+``name.sig``) when it sees one, or when ``--key`` or two values are given; ``--unsigned``
+shows what a cookie-session cookie holds without any key, as anybody can read it.
+Exit codes: 0 ok, 1 rejected or not found, 2 usage or connection error. ``--json`` prints
+one JSON object for scripts.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import _version
+from . import _version, jsjson
+from .cookie_session import MAX_COOKIE_VALUE, CookieSession
 from .cookies import decode_uri_component, encode_uri_component, parse_cookie
 from .errors import SessionError
 from .session import Session
@@ -38,6 +45,7 @@ __all__ = ["main"]
 
 OK, REJECTED, USAGE = 0, 1, 2
 SECRET_ENV = "ENGINEIO_SESSION_SECRET"
+KEYS_ENV = "ENGINEIO_SESSION_KEYS"
 STORE_SECRET_ENV = "ENGINEIO_SESSION_STORE_SECRET"
 
 
@@ -96,6 +104,91 @@ def decode(text: str, name: str, secrets: list[str]) -> dict[str, Any]:
             return answer
     answer["reason"] = f"bad signature: it matches none of the {len(secrets)} secret(s)"
     return answer
+
+
+def _keys(given: list[str] | None) -> list[str]:
+    if given:
+        return given
+    from_env = [line for line in os.environ.get(KEYS_ENV, "").splitlines() if line]
+    if not from_env:
+        raise UsageError(f"no key: pass --key, or set {KEYS_ENV} (one a line)")
+    return from_env
+
+
+def cookie_session_name(text: str) -> str | None:
+    """The name of the cookie-session pair in a Cookie header (``X`` beside ``X.sig``), or
+    None when there is none; ``session`` first when there are several."""
+    names = parse_cookie(text)
+    pairs = [name for name in names if name + ".sig" in names]
+    if "session" in pairs or not pairs:
+        return "session" if pairs else None
+    if len(pairs) > 1:
+        raise UsageError(f"several cookie-session pairs ({', '.join(pairs)}): pass --name")
+    return pairs[0]
+
+
+_REASONS = {
+    "absent": "no cookie named {name!r}",
+    "oversized": f"oversized: over {MAX_COOKIE_VALUE} characters, refused unread",
+    "unsigned": "not signed: no {name}.sig cookie (cookie-session ignores the session)",
+    "forged": "bad signature: {name}.sig matches none of the {count} key(s)",
+}
+
+
+def decode_cookie_session(
+    header: str, name: str, keys: list[str] | None, *, unsigned: bool = False
+) -> dict[str, Any]:
+    """What cookie-session makes of a Cookie header: the session, and how it verified."""
+    sessions = CookieSession(keys, name, signed=not unsigned)
+    read = sessions.read(header)
+    answer: dict[str, Any] = {
+        "kind": "cookie-session",
+        "name": name,
+        "status": read.status,
+        "verified": read.status in ("verified", "rotated"),
+        "session": None,
+    }
+    if not unsigned:
+        answer["key_count"] = sessions.key_count
+    if read.key_index is not None:
+        answer["key_index"] = read.key_index
+    if read.set_cookie:
+        answer["set_cookie"] = list(read.set_cookie)  # what Node answers for this cookie
+    if read.status in _REASONS:
+        answer["reason"] = _REASONS[read.status].format(name=name, count=sessions.key_count)
+    elif read.data is None:
+        answer["reason"] = "the value is not base64 JSON: cookie-session starts a new session"
+    else:
+        # through JS JSON: lone surrogates escaped, numbers as Node prints them
+        answer["session"] = json.loads(jsjson.dumps(read.data))
+    return answer
+
+
+def cmd_decode_cookie_session(args: argparse.Namespace) -> int:
+    text: str = args.cookie
+    if args.sig is not None:
+        name = args.name or "session"
+        header = f"{name}={text}; {name}.sig={args.sig}"
+    else:
+        header = text
+        name = args.name or cookie_session_name(text) or "session"
+    keys = None if args.unsigned else _keys(args.key)
+    answer = decode_cookie_session(header, name, keys, unsigned=args.unsigned)
+    if answer["status"] == "plain":
+        human = f"cookie-session {name}: NOT verified (--unsigned)"
+    elif answer["verified"]:
+        index = answer["key_index"]
+        human = f"cookie-session {name}: verified with key #{index + 1} of {answer['key_count']}"
+        if index:
+            human += " (an older key: Node re-signs the .sig on its response)"
+    else:
+        human = f"rejected: {answer['reason']}"
+    if answer["session"] is not None:
+        human += "\n" + json.dumps(answer["session"], indent=2, ensure_ascii=False)
+    elif "reason" in answer and answer["status"] in ("verified", "rotated", "plain"):
+        human += f"\nno session: {answer['reason']}"
+    _print(args, answer, human)
+    return OK if answer["session"] is not None else REJECTED
 
 
 # --- stores by URL -------------------------------------------------------------------------
@@ -226,14 +319,28 @@ def describe(session: Session) -> dict[str, Any]:
 
 
 def _print(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None:
-    if args.json:
-        print(json.dumps(payload, ensure_ascii=False))
-    else:
-        print(human)
+    text = json.dumps(payload, ensure_ascii=False) if args.json else human
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (JS strings hold them): escaped
+        text = (
+            json.dumps(payload) if args.json else human.encode("utf-8", "backslashreplace").decode()
+        )
+    print(text)
+
+
+def _is_cookie_session(args: argparse.Namespace) -> bool:
+    if args.key or args.unsigned or args.sig is not None:
+        return True
+    if args.secret:
+        return False
+    return "=" in args.cookie and cookie_session_name(args.cookie) is not None
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    answer = decode(args.cookie, args.name, _secrets(args.secret))
+    if _is_cookie_session(args):
+        return cmd_decode_cookie_session(args)
+    answer = decode(args.cookie, args.name or "connect.sid", _secrets(args.secret))
     if answer["verified"]:
         human = (
             f"session id: {answer['id']}\n"
@@ -250,6 +357,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     target: str = args.target
+    args.name = args.name or "connect.sid"
     if "=" in target or target.startswith(("s:", "s%3A", "s%3a")):
         answer = decode(target, args.name, _secrets(args.secret))
         if not answer["verified"]:
@@ -281,6 +389,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_sign(args: argparse.Namespace) -> int:
     secrets = _secrets(args.secret)
+    args.name = args.name or "connect.sid"
     value = "s:" + Signer(secrets).sign(args.sid)
     cookie = f"{args.name}={encode_uri_component(value)}"
     _print(args, {"value": value, "cookie": cookie}, f"{value}\n{cookie}")
@@ -291,18 +400,33 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="engineio-session",
         description="Decode express-session cookies and show the sessions Node stored.",
-        epilog=f"Secrets: --secret (repeat for rotation, newest first) or ${SECRET_ENV}.",
+        epilog=f"Secrets: --secret (repeat for rotation, newest first) or ${SECRET_ENV}; "
+        f"cookie-session keys: --key or ${KEYS_ENV}.",
     )
     root.add_argument("--version", action="version", version=_version.__version__)
     commands = root.add_subparsers(dest="command", required=True)
 
     def common(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--secret", action="append", help="a secret (repeat: newest first)")
-        sub.add_argument("--name", default="connect.sid", help="cookie name (connect.sid)")
+        sub.add_argument(
+            "--name", help="cookie name (connect.sid; for cookie-session: the pair's, or session)"
+        )
         sub.add_argument("--json", action="store_true", help="print one JSON object")
 
     decode_cmd = commands.add_parser("decode", help="verify a Cookie header or a cookie value")
-    decode_cmd.add_argument("cookie", help="'connect.sid=s%%3A...; other=1', or just the value")
+    decode_cmd.add_argument(
+        "cookie",
+        help="'connect.sid=s%%3A...; other=1' or 'session=...; session.sig=...', or a value",
+    )
+    decode_cmd.add_argument(
+        "sig", nargs="?", help="cookie-session: the .sig value, after the session value"
+    )
+    decode_cmd.add_argument(
+        "--key", action="append", help=f"a cookie-session key (repeat: newest first; ${KEYS_ENV})"
+    )
+    decode_cmd.add_argument(
+        "--unsigned", action="store_true", help="cookie-session: show the data, verify nothing"
+    )
     common(decode_cmd)
     decode_cmd.set_defaults(run=cmd_decode)
 

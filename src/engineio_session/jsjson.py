@@ -21,6 +21,8 @@ The JS rules kept here:
 - A ``datetime`` is written as ``Date.prototype.toJSON`` writes a Date (a naive one counts as
   UTC); an object with a ``to_json()`` method is written as what it returns (JS ``toJSON``).
 - A value JSON cannot hold raises ``TypeError`` naming where it is (``session["a"][2]``).
+- Any depth: Node reads and writes JSON nested deeper than Python's recursion limit, so both
+  fall back to a loop there (``loads('[' * 5000 + ']' * 5000)`` works).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from json.encoder import encode_basestring
 from typing import Any
@@ -66,6 +68,7 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# one decoder for every call: json.loads(text, **hooks) builds a new one each time
 _DECODER = json.JSONDecoder(parse_int=_js_int, parse_float=_js_float, parse_constant=_no_constant)
 
 
@@ -79,7 +82,7 @@ def loads(text: str | bytes) -> Any:
     try:
         return _DECODER.decode(text)
     except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
+        return _loads_deep(text)
 
 
 def raw_decode(text: str, index: int) -> tuple[Any, int]:
@@ -93,6 +96,88 @@ def raw_decode(text: str, index: int) -> tuple[Any, int]:
         return _DECODER.raw_decode(text, index)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+
+
+# the C string scanner json.loads uses (typeshed does not declare it)
+_scanstring: Callable[[str, int, bool], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_NUMBER = re.compile(r"(-?(?:0|[1-9][0-9]*))(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_LITERALS = (("null", None), ("true", True), ("false", False))
+
+
+def _loads_deep(text: str) -> Any:
+    """``loads`` with a stack of open containers instead of recursion (V8's JSON.parse has no
+    depth limit); the same grammar and number rules as the C scanner with our hooks."""
+    end = len(text)
+    stack: list[tuple[dict[str, Any] | list[Any], str | None]] = []
+
+    def skip(at: int) -> int:
+        return _WHITESPACE.match(text, at).end()  # type: ignore[union-attr]
+
+    def key_at(at: int) -> tuple[str, int]:
+        if at >= end or text[at] != '"':
+            raise ValueError(f"Expecting property name enclosed in double quotes at {at}")
+        key, at = _scanstring(text, at + 1, True)
+        at = skip(at)
+        if at >= end or text[at] != ":":
+            raise ValueError(f"Expecting ':' delimiter at {at}")
+        return key, skip(at + 1)
+
+    at = skip(0)
+    while True:
+        value: Any
+        char = text[at] if at < end else ""
+        if char == "{" or char == "[":
+            at = skip(at + 1)
+            if at < end and text[at] == ("}" if char == "{" else "]"):
+                value, at = ({} if char == "{" else []), at + 1
+            elif char == "{":
+                first, at = key_at(at)
+                stack.append(({}, first))
+                continue
+            else:
+                stack.append(([], None))
+                continue
+        elif char == '"':
+            value, at = _scanstring(text, at + 1, True)
+        else:
+            number = _NUMBER.match(text, at)
+            if number is not None:
+                whole, fraction, exponent = number.groups()
+                value = _js_float(number.group()) if fraction or exponent else _js_int(whole)
+                at = number.end()
+            else:
+                for word, literal in _LITERALS:
+                    if text.startswith(word, at):
+                        value, at = literal, at + len(word)
+                        break
+                else:
+                    raise ValueError(f"Expecting value at {at}")
+        # put the value in its container; close every container that ends here
+        while True:
+            if not stack:
+                if skip(at) != end:
+                    raise ValueError(f"Extra data at {skip(at)}")
+                return value
+            container, key = stack[-1]
+            if isinstance(container, list):
+                container.append(value)
+            else:
+                assert key is not None
+                container[key] = value
+            at = skip(at)
+            char = text[at] if at < end else ""
+            if char == ",":
+                at = skip(at + 1)
+                if isinstance(container, dict):
+                    next_key, at = key_at(at)
+                    stack[-1] = (container, next_key)
+                break
+            if char != ("]" if isinstance(container, list) else "}"):
+                raise ValueError(f"Expecting ',' delimiter at {at}")
+            at += 1
+            stack.pop()
+            value = container
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -131,6 +216,16 @@ def _key(key: object, where: str) -> str:
 
 def _where(where: str, key: str | int) -> str:
     return f"{where}[{key!r}]"
+
+
+def _properties(value: Mapping[Any, Any], where: str) -> list[tuple[str, Any]]:
+    """An object's properties in the order JSON.stringify writes them."""
+    # 1 and "1" are one JS property: the later value wins at the first one's position
+    items = list({_key(key, where): item for key, item in value.items()}.items())
+    if any(_is_index(key) for key, _ in items):
+        indexed = sorted((item for item in items if _is_index(item[0])), key=lambda i: int(i[0]))
+        items = indexed + [item for item in items if not _is_index(item[0])]
+    return items
 
 
 class _Writer:
@@ -183,13 +278,7 @@ class _Writer:
         self._active.discard(marker)
 
     def _object(self, value: Mapping[Any, Any], where: str) -> None:
-        # 1 and "1" are one JS property: the later value wins at the first one's position
-        items = list({_key(key, where): item for key, item in value.items()}.items())
-        if any(_is_index(key) for key, _ in items):
-            indexed = sorted(
-                (item for item in items if _is_index(item[0])), key=lambda i: int(i[0])
-            )
-            items = indexed + [item for item in items if not _is_index(item[0])]
+        items = _properties(value, where)
         parts = self._parts
         parts.append("{")
         first = True
@@ -218,5 +307,57 @@ class _Writer:
 def dumps(value: Any, *, name: str = "value") -> str:
     """``JSON.stringify(value)``, compact; ``name`` is how errors call the top-level value."""
     writer = _Writer()
-    writer.write(value, name)
+    try:
+        writer.write(value, name)
+    except RecursionError:
+        return _dumps_deep(value, name)
     return writer.text()
+
+
+_Open = tuple[Iterator[tuple[str, Any, str]], str, "int | None"]
+
+
+def _dumps_deep(value: Any, name: str) -> str:
+    """``dumps`` with a stack of open containers instead of recursion: for values nested
+    deeper than Python's recursion limit. Each leaf is written by ``_Writer``."""
+    parts: list[str] = []
+    active: set[int] = set()
+    stack: list[_Open] = [(iter([("", value, name)]), "", None)]
+    while stack:
+        items, closer, marker = stack[-1]
+        step = next(items, None)
+        if step is None:
+            stack.pop()
+            parts.append(closer)
+            if marker is not None:
+                active.discard(marker)
+            continue
+        prefix, item, where = step
+        parts.append(prefix)
+        while not isinstance(item, (str, int, float, type(None))) and callable(
+            getattr(item, "to_json", None)
+        ):
+            item = item.to_json()
+        if isinstance(item, (Mapping, list, tuple)):
+            if id(item) in active:
+                raise TypeError(f"{where} refers to itself (a circular structure)")
+            active.add(id(item))
+            if isinstance(item, Mapping):
+                entries = [
+                    ("," * (index > 0) + _string(key) + ":", child, _where(where, key))
+                    for index, (key, child) in enumerate(_properties(item, where))
+                ]
+                parts.append("{")
+                stack.append((iter(entries), "}", id(item)))
+            else:
+                parts.append("[")
+                elements = (
+                    ("," * (index > 0), child, _where(where, index))
+                    for index, child in enumerate(item)
+                )
+                stack.append((elements, "]", id(item)))
+        else:
+            leaf = _Writer()
+            leaf.write(item, where)
+            parts.append(leaf.text())
+    return "".join(parts)
