@@ -104,15 +104,6 @@ class _Stepper:
             return self.throw(error)
         return self.send(value)
 
-    async def perform_async(self, step: Call) -> Call | None:
-        try:
-            value = step.function(*step.args)
-            if type(value) in _AWAITABLES or inspect.isawaitable(value):
-                value = await value
-        except BaseException as error:
-            return self.throw(error)
-        return self.send(value)
-
 
 def run(plan: Plan[T]) -> T:
     """Drive ``plan`` in this thread: each call is made as it is; its return value."""
@@ -128,8 +119,15 @@ async def arun(plan: Plan[T]) -> T:
     """Drive ``plan`` on the event loop: a call that returns an awaitable is awaited."""
     stepper = _Stepper(plan)
     step = stepper.send(None)
-    while step is not None:
-        step = await stepper.perform_async(step)
+    while step is not None:  # perform_async inlined: no coroutine object per step
+        try:
+            value = step.function(*step.args)
+            if type(value) in _AWAITABLES or inspect.isawaitable(value):
+                value = await value
+        except BaseException as error:  # the plan decides: it may handle it or let it go
+            step = stepper.throw(error)
+        else:
+            step = stepper.send(value)
     result: T = stepper.result
     return result
 

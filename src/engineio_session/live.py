@@ -52,8 +52,9 @@ class _BoundSession(Session):
     def __init__(
         self, session: Session, store: Any, *, new: bool = False, on_gone: OnGone | None = None
     ) -> None:
-        # no Cookie() of its own and no per-key copy: it holds what `session` holds
-        super().__init__(session.id, session.cookie)
+        # no Cookie() and no data of its own: it takes what `session` holds (a shallow copy
+        # of loaded data; still unparsed data stays so), without Session.__init__'s defaults
+        self.id = session.id
         self.copy_from(session)
         self.store = store
         #: True once destroy() ran, or the store was found not to hold it any more

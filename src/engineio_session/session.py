@@ -113,16 +113,17 @@ class Cookie:
     # --- stored form ----------------------------------------------------------------------
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Cookie:
+    def from_json(cls, data: Mapping[str, Any], *, owned: bool = False) -> Cookie:
         """The cookie as a store holds it; ``ValueError`` if it is not one.
 
         Fields are kept as they are (absent stays absent, unknown keys are kept and written
-        back after the known ones), so a save changes only what was changed.
+        back after the known ones), so a save changes only what was changed. ``owned``:
+        ``data`` is a dict nobody else holds (just parsed): kept, not copied.
         """
         if not isinstance(data, Mapping):
             raise ValueError(f"the cookie is a {type(data).__name__}, not an object")
         cookie = cls.__new__(cls)
-        cookie._fields = dict(data)
+        cookie._fields = data if owned and type(data) is dict else dict(data)
         cookie._expires_cache = None
         expires = cookie._fields.get("expires")
         if expires is not None and not isinstance(expires, str):
@@ -422,7 +423,7 @@ class Session(MutableMapping[str, Any]):
         handshake with no handler reading it never pay for it). ``origin`` names the store
         in the :class:`~engineio_session.errors.CorruptSessionError` of a rest that is not
         JSON. ``ValueError`` if ``cookie`` is no cookie."""
-        session = cls(sid, Cookie.from_json(cookie))
+        session = cls(sid, Cookie.from_json(cookie, owned=True))
         session._items = None
         session._origin = origin
         session._rest = rest

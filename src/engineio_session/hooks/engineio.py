@@ -173,7 +173,7 @@ def _raw_header(raw: Iterable[tuple[bytes, bytes]], wanted: bytes, joiner: str) 
 def _raw_exchange(
     raw: Iterable[tuple[bytes, bytes]], header: str | None, can_set_cookie: bool
 ) -> Exchange:
-    pairs = list(raw)
+    pairs = raw if isinstance(raw, (list, tuple)) else list(raw)
     value = None
     if header is not None:
         value = _raw_header(pairs, header.lower().encode("latin-1"), ", ")
