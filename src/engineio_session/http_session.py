@@ -30,6 +30,7 @@ whole by its first save.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -159,12 +160,14 @@ class RequestCycle:
         self.original_id: str | None = None
         self.original_hash: str | None = None
         self.saved_hash: str | None = None
-        self.saved_before = 0
         self.session: Any = None
+        #: the class of the sessions handed out (None: LiveSession or AsyncLiveSession, by
+        #: the store; the Flask interface hands out its own)
+        self.live_class: type[Any] | None = None
 
-    def _live_class(self) -> type[LiveSession] | type[AsyncLiveSession]:
-        import inspect
-
+    def _live_class(self) -> type[Any]:
+        if self.live_class is not None:
+            return self.live_class
         is_async = self.store is not None and inspect.iscoroutinefunction(self.store.get)
         return AsyncLiveSession if is_async else LiveSession
 
@@ -197,6 +200,8 @@ class RequestCycle:
         return self.session
 
     def _modified(self, session: Any) -> bool:
+        if getattr(session, "forced", False):  # Flask's session.modified = True
+            return True
         return bool(self.original_id != session.id or self.original_hash != session.hash())
 
     def _saved(self, session: Any) -> bool:

@@ -1,0 +1,122 @@
+"""express-session for ASGI apps (Starlette, FastAPI, any ASGI app): the Node user's session
+in every HTTP route, as ``request.session``.
+
+::
+
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from engineio_session.asgi import SessionMiddleware
+    from engineio_session.stores import AsyncRedisStore
+
+    app = Starlette(routes=[...], middleware=[
+        Middleware(SessionMiddleware, store=AsyncRedisStore(redis.asyncio.Redis()),
+                   secret=["new secret", "old secret"]),
+    ])
+
+    async def profile(request):
+        user = request.session.get("user")       # what the Express app stored
+        request.session["theme"] = "dark"        # saved when the response starts
+
+The session is ``scope["session"]`` (Starlette's convention, so ``request.session``
+works): the stored session when the signed cookie verifies, else a new empty one that is
+saved, and gets its ``Set-Cookie``, only if the route changed it (``save_uninitialized``
+False, the default). When the response starts, the session is saved if it changed (this
+side's changes, applied to what the store holds now: the Node app's changes stay), or
+touched; ``rolling``, ``resave``, ``unset`` and the cookie options are express-session's
+(:mod:`engineio_session.http_session`). ``await request.session.destroy()`` logs out.
+
+Realtime paths (``/socket.io/`` and ``/engine.io/`` by default: ``realtime_paths``) go
+through untouched, so the same middleware can wrap an app that mounts a
+``socketio.ASGIApp``: ``attach()`` reads the handshake's session there.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from .drive import arun
+from .http_session import HttpSessionOptions, Request, RequestCycle, Unset
+from .signature import Secrets
+
+__all__ = ["SessionMiddleware"]
+
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+#: where python-socketio and python-engineio serve by default: their handshakes are
+#: attach()'s
+REALTIME_PATHS = ("/socket.io/", "/engine.io/")
+
+
+def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes, joiner: str) -> str | None:
+    values = [value.decode("latin-1") for key, value in headers if key.lower() == name]
+    return joiner.join(values) if values else None
+
+
+class SessionMiddleware:
+    """ASGI middleware: express-session's semantics for the wrapped app's HTTP routes.
+
+    ``store`` is an async store (``AsyncRedisStore``, ``AsyncFileStore``, the async SQL
+    stores); the options are express-session's, in snake_case (see
+    :class:`~engineio_session.http_session.HttpSessionOptions`).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        store: Any,
+        secret: Secrets,
+        name: str = "connect.sid",
+        cookie: Mapping[str, Any] | None = None,
+        rolling: bool = False,
+        resave: bool = False,
+        save_uninitialized: bool = False,
+        unset: Unset = "keep",
+        proxy: bool | None = None,
+        realtime_paths: Sequence[str] = REALTIME_PATHS,
+    ) -> None:
+        if not inspect.iscoroutinefunction(getattr(store, "get", None)):
+            raise TypeError(
+                f"{type(store).__name__} is no async store: the ASGI middleware takes "
+                "AsyncRedisStore, AsyncFileStore, ... (the WSGI one takes the sync stores)"
+            )
+        self.app = app
+        self.store = store
+        self.options = HttpSessionOptions(
+            secret=secret,
+            name=name,
+            cookie=cookie,
+            rolling=rolling,
+            resave=resave,
+            save_uninitialized=save_uninitialized,
+            unset=unset,
+            proxy=proxy,
+        )
+        self.realtime_paths = tuple(realtime_paths)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope.get("type") != "http" or path.startswith(self.realtime_paths):
+            await self.app(scope, receive, send)
+            return
+        headers = scope.get("headers") or ()
+        request = Request(
+            _header(headers, b"cookie", "; "),
+            path,
+            encrypted=scope.get("scheme") == "https",
+            forwarded_proto=_header(headers, b"x-forwarded-proto", ","),
+        )
+        cycle = RequestCycle(self.options, self.store, request)
+        scope["session"] = await arun(cycle.begin())
+
+        async def send_with_session(message: dict[str, Any]) -> None:
+            if message.get("type") == "http.response.start":
+                cookies = await arun(cycle.finish(scope.get("session")))
+                if cookies:
+                    added = [(b"set-cookie", value.encode("latin-1")) for value in cookies]
+                    message = {**message, "headers": [*message.get("headers", []), *added]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_session)

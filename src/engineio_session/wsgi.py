@@ -1,0 +1,108 @@
+"""express-session for WSGI apps: the Node user's session in every HTTP route.
+
+::
+
+    from engineio_session.wsgi import SessionMiddleware
+    from engineio_session.stores import RedisStore
+
+    app = SessionMiddleware(app, store=RedisStore(redis.Redis()), secret="keyboard cat")
+
+    def profile(environ, start_response):
+        session = environ["engineio_session.session"]    # a LiveSession, or None
+        session["theme"] = "dark"                         # saved when the response starts
+
+The same semantics as the ASGI middleware (:mod:`engineio_session.asgi`), with a sync store:
+the store is read before the route runs and written when it calls ``start_response``.
+Flask apps use :mod:`engineio_session.flask` instead (``flask.session``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from .core import ENVIRON_SESSION
+from .drive import run
+from .http_session import HttpSessionOptions, Request, RequestCycle, Unset
+from .signature import Secrets
+
+__all__ = ["SessionMiddleware", "request_of"]
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+#: where python-socketio and python-engineio serve by default: their handshakes are
+#: attach()'s
+REALTIME_PATHS = ("/socket.io/", "/engine.io/")
+
+
+def request_of(environ: Mapping[str, Any]) -> Request:
+    """What the request cycle reads of a WSGI environ (PEP 3333: latin-1 header values)."""
+    path = (environ.get("SCRIPT_NAME") or "") + (environ.get("PATH_INFO") or "")
+    return Request(
+        environ.get("HTTP_COOKIE"),
+        path or "/",
+        encrypted=environ.get("wsgi.url_scheme") == "https",
+        forwarded_proto=environ.get("HTTP_X_FORWARDED_PROTO"),
+    )
+
+
+def check_sync_store(store: Any) -> None:
+    if inspect.iscoroutinefunction(getattr(store, "get", None)) or not callable(
+        getattr(store, "get", None)
+    ):
+        raise TypeError(
+            f"{type(store).__name__} is no sync store: WSGI takes RedisStore, FileStore, ..."
+        )
+
+
+def options_of(secret: Secrets, **options: Any) -> HttpSessionOptions:
+    return HttpSessionOptions(secret=secret, **options)
+
+
+class SessionMiddleware:
+    """WSGI middleware: express-session's semantics, the session in
+    ``environ["engineio_session.session"]``."""
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        store: Any,
+        secret: Secrets,
+        name: str = "connect.sid",
+        cookie: Mapping[str, Any] | None = None,
+        rolling: bool = False,
+        resave: bool = False,
+        save_uninitialized: bool = False,
+        unset: Unset = "keep",
+        proxy: bool | None = None,
+        realtime_paths: Sequence[str] = REALTIME_PATHS,
+    ) -> None:
+        check_sync_store(store)
+        self.app = app
+        self.store = store
+        self.options = options_of(
+            secret,
+            name=name,
+            cookie=cookie,
+            rolling=rolling,
+            resave=resave,
+            save_uninitialized=save_uninitialized,
+            unset=unset,
+            proxy=proxy,
+        )
+        self.realtime_paths = tuple(realtime_paths)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if (environ.get("PATH_INFO") or "").startswith(self.realtime_paths):
+            return self.app(environ, start_response)
+        cycle = RequestCycle(self.options, self.store, request_of(environ))
+        environ[ENVIRON_SESSION] = run(cycle.begin())
+
+        def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            cookies = run(cycle.finish(environ.get(ENVIRON_SESSION)))
+            headers = [*headers, *(("Set-Cookie", value) for value in cookies)]
+            return start_response(status, headers, *exc_info)
+
+        return self.app(environ, start)
