@@ -217,7 +217,7 @@ def test_asgi_websocket_accept_goes_through_send() -> None:
 
 
 def test_aiohttp_request_in_environ_and_prepare_hook() -> None:
-    """environ_exchange and add_aiohttp_header: python-engineio's aiohttp driver puts the
+    """environ_exchange and add_aiohttp_cookies: python-engineio's aiohttp driver puts the
     request in the environ, and aiohttp calls its ``_prepare_hook`` with the response just
     before sending it (polling responses and websocket 101s alike)."""
     from aiohttp import web
@@ -227,7 +227,9 @@ def test_aiohttp_request_in_environ_and_prepare_hook() -> None:
     request = make_mocked_request("GET", "/engine.io/?EIO=4&transport=polling")
     environ = driver.translate_request(request)
     assert environ["aiohttp.request"] is request
-    hooks.add_aiohttp_header(environ, "Set-Cookie", "a=b")
+    exchange = Exchange(None)
+    exchange.set_cookie.append("a=b")
+    hooks.add_aiohttp_cookies(environ, exchange)
 
     async def prepare() -> Any:
         response = web.Response(text="x")

@@ -18,6 +18,7 @@ import inspect
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack, overload
 
+from .cookie_session import CookieSession
 from .engineio import AsyncSessionHandle, SessionHandle
 from .hooks import engineio as engineio_hooks
 from .hooks import socketio as socketio_hooks
@@ -40,6 +41,8 @@ def check_store(eio: Any, store: Any) -> bool:
     """True for an async server; a sync server needs a sync store and an async one an async
     (each method a coroutine function), with every method of the store contract."""
     is_async = bool(eio.is_asyncio_based())
+    if store is None:
+        return is_async  # cookie-session: no store
     for method in STORE_METHODS:
         if not callable(getattr(store, method, None)):
             raise TypeError(
@@ -70,21 +73,26 @@ class AttachKeywords(TypedDict, total=False):
     auto_save: bool
     watch: float | None
     on_store_error: StoreErrorPolicy
+    cookie_session: CookieSession | None
 
 
 @overload
 def attach(
     server: socketio.AsyncServer,
     *,
-    store: AsyncStore,
-    secret: Secrets,
+    store: AsyncStore | None = None,
+    secret: Secrets | None = None,
     **options: Unpack[AttachKeywords],
 ) -> AsyncSocketIOSessionHandle: ...
 
 
 @overload
 def attach(
-    server: socketio.Server, *, store: Store, secret: Secrets, **options: Unpack[AttachKeywords]
+    server: socketio.Server,
+    *,
+    store: Store | None = None,
+    secret: Secrets | None = None,
+    **options: Unpack[AttachKeywords],
 ) -> SocketIOSessionHandle: ...
 
 
@@ -92,23 +100,27 @@ def attach(
 def attach(
     server: engineio.AsyncServer,
     *,
-    store: AsyncStore,
-    secret: Secrets,
+    store: AsyncStore | None = None,
+    secret: Secrets | None = None,
     **options: Unpack[AttachKeywords],
 ) -> AsyncSessionHandle: ...
 
 
 @overload
 def attach(
-    server: engineio.Server, *, store: Store, secret: Secrets, **options: Unpack[AttachKeywords]
+    server: engineio.Server,
+    *,
+    store: Store | None = None,
+    secret: Secrets | None = None,
+    **options: Unpack[AttachKeywords],
 ) -> SessionHandle: ...
 
 
 def attach(
     server: Any,
     *,
-    store: Store | AsyncStore,
-    secret: Secrets,
+    store: Store | AsyncStore | None = None,
+    secret: Secrets | None = None,
     **options: Unpack[AttachKeywords],
 ) -> Any:
     """Give every connection of ``server`` the express-session of its handshake.
@@ -152,12 +164,23 @@ def attach(
       session is reloaded once (tried again until it succeeds). Without notifications (a
       Redis Cluster, or Redis not configured) one warning is logged and the periodic
       reload does it alone.
+    - ``cookie_session``: instead of a ``store`` and a ``secret``, a
+      :class:`~engineio_session.cookie_session.CookieSession` (cookie-session's keys and
+      options): the session is read from the handshake's ``session`` / ``session.sig``
+      cookies (re-signed with the newest key, or a forged signature cleared, on the
+      handshake's response, as cookie-session does), ``required`` and ``create`` apply,
+      ``header``, ``auth_key``, ``reload``, ``auto_save`` and ``watch`` do not (no store,
+      and a pair of cookies no header carries). ``session.save()`` sends the cookies on the
+      response of the request being handled, while one is left to send
+      (:mod:`engineio_session.cookie_live`).
     - ``on_store_error``: ``"admit"`` (go on without a session) or ``"reject"`` (401) when the
       store fails at the handshake; ``required=True`` always rejects. While the store is
       known to be down, one call at a time goes to it and the rest fail at once
       (:mod:`engineio_session.health`).
     """
     checked = AttachOptions(secret=secret, **options)
+    if (store is None) == (checked.cookie_session is None):
+        raise TypeError("attach() takes a store (express-session) or a cookie_session, one of them")
     handle: SessionHandle | AsyncSessionHandle
     if hasattr(server, "eio") and hasattr(server, "namespace_handlers"):
         engineio_hooks.check_server(server.eio)

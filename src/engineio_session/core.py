@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .cookie_live import CookieLiveSession
 from .drive import Call, Plan, call
 from .errors import SessionGoneError, short_id
 from .health import StoreHealth
@@ -55,11 +56,20 @@ class Exchange:
 
     ``cookie_header``: the Cookie header as Node's ``req.headers.cookie`` has it;
     ``header_value``: the configured ``header``'s value; ``can_set_cookie``: whether the
-    response can still carry a header. The core adds ``set_cookie`` values and sets
-    ``rejected``; the adapter writes them on the response.
+    response can carry a header at all; ``secure``: whether the request came over https.
+    The core adds ``set_cookie`` values and sets ``rejected``; the adapter writes them on
+    the response, and sets ``sent`` once it started (no header can be added then).
     """
 
-    __slots__ = ("can_set_cookie", "cookie_header", "header_value", "rejected", "set_cookie")
+    __slots__ = (
+        "can_set_cookie",
+        "cookie_header",
+        "header_value",
+        "rejected",
+        "secure",
+        "sent",
+        "set_cookie",
+    )
 
     def __init__(
         self,
@@ -67,12 +77,20 @@ class Exchange:
         header_value: str | None = None,
         *,
         can_set_cookie: bool = True,
+        secure: bool = False,
     ) -> None:
         self.cookie_header = cookie_header
         self.header_value = header_value
         self.can_set_cookie = can_set_cookie
+        self.secure = secure
         self.set_cookie: list[str] = []
         self.rejected = False
+        self.sent = False
+
+    @property
+    def open(self) -> bool:
+        """Whether a Set-Cookie can still go on the response."""
+        return self.can_set_cookie and not self.sent
 
 
 def is_rejection(result: Any) -> bool:
@@ -104,6 +122,8 @@ class SessionCore:
     fires_on_handshake = True
     #: the class of the live sessions handed out (the async handles: AsyncLiveSession)
     live_class: type[_BoundSession] = LiveSession
+    #: the class of the sessions handed out with cookie-session
+    cookie_class: type[Any] = CookieLiveSession
 
     def __init__(self, store: Any, options: AttachOptions) -> None:
         self._store = store
@@ -214,14 +234,18 @@ class SessionCore:
         options = self._options
         session = None
         failed = False
-        session_id = options.session_id(exchange.cookie_header, exchange.header_value)
+        session_id = None
+        if options.cookie_session is not None:  # the session is in the cookie: no store
+            session = self._from_cookie(exchange)
+        else:
+            session_id = options.session_id(exchange.cookie_header, exchange.header_value)
         if session_id is not None:
             session, failed = yield from self._load(session_id, "the handshake")
             if failed and options.reject_on_store_error():
                 return False
         created = False
         # a store that failed may hold this user's session: a new one would log them out
-        if session is None and options.create and not failed:
+        if session is None and options.create and not failed and options.cookie_session is None:
             if exchange.can_set_cookie:
                 session, reject = yield from self._create()
                 if reject:
@@ -250,6 +274,19 @@ class SessionCore:
                 yield from self._fire_plan(sid, session)
             self._start_watch()
         return result
+
+    def _from_cookie(self, exchange: Exchange) -> Any:
+        """cookie-session: the session in the handshake's cookies (or a new, empty one with
+        ``create``), or None. What the read sends back (a ``.sig`` re-signed with the newest
+        key, a forged one cleared) goes on the response, as cookie-session sends it."""
+        cookies = self._options.cookie_session
+        assert cookies is not None
+        read = cookies.read(exchange.cookie_header, https=exchange.secure)
+        if read.set_cookie and exchange.open:
+            exchange.set_cookie.extend(read.set_cookie)
+        if read.data is None and not self._options.create:
+            return None
+        return self.cookie_class(read, cookies, exchange)
 
     def _rejected(self, sid: str, created: bool) -> Plan[None]:
         session = self._forget(sid)

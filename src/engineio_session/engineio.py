@@ -39,6 +39,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .cookie_live import AsyncCookieLiveSession, CookieLiveSession
 from .core import ENVIRON_SESSION, Exchange, SessionCore, is_rejection
 from .drive import Call, Plan, arun, run
 from .hooks import engineio as hooks
@@ -134,9 +135,8 @@ class EngineIOAdapter(SessionCore):
             return result
         if self._keeps_environs and (sid in self._sessions or self._options.auth_key is not None):
             self._environs[sid] = environ  # a session may come later, from a CONNECT's auth
-        if exchange.set_cookie and "aiohttp.request" in environ:
-            for value in exchange.set_cookie:
-                hooks.add_aiohttp_header(environ, "Set-Cookie", value)
+        if "aiohttp.request" in environ and exchange.open:
+            hooks.add_aiohttp_cookies(environ, exchange)
         return result
 
     # the wrappers pinned in the server (the handles define them) -------------------------
@@ -156,6 +156,7 @@ class SessionHandle(EngineIOAdapter):
     returns): ``get(sid)`` and ``check_sessions()``."""
 
     live_class = LiveSession
+    cookie_class = CookieLiveSession
     _drive = staticmethod(run)
 
     def get(self, sid: str) -> LiveSession | None:
@@ -187,6 +188,7 @@ class AsyncSessionHandle(EngineIOAdapter):
     ``engineio.AsyncServer``): ``get(sid)`` and ``await check_sessions()``."""
 
     live_class = AsyncLiveSession
+    cookie_class = AsyncCookieLiveSession
     _drive = staticmethod(arun)
 
     def get(self, sid: str) -> AsyncLiveSession | None:

@@ -85,6 +85,24 @@ def session_id_from_value(value: str | None, signer: Signer) -> str | None:
     return _verify(value, signer)
 
 
+def _check_cookie_session(
+    cookies: Any, header: Any, auth_key: Any, reload: Any, auto_save: Any, watch: Any
+) -> None:
+    """What ``cookie_session=`` cannot go with: no store to read, watch or save to, and no
+    single signed value a header or an ``auth`` payload could carry (the session is a pair
+    of cookies, its value and its signature)."""
+    from .cookie_session import CookieSession
+
+    if not isinstance(cookies, CookieSession):
+        raise TypeError("cookie_session is a CookieSession(keys=[...])")
+    for option, value in (("header", header), ("auth_key", auth_key)):
+        if value is not None:
+            raise TypeError(f"{option} cannot carry a cookie-session session (two cookies)")
+    for option, value in (("reload", reload), ("auto_save", auto_save), ("watch", watch)):
+        if value:
+            raise TypeError(f"{option} needs a store: cookie-session keeps nothing on the server")
+
+
 class AttachOptions:
     """``attach()``'s options (see :func:`engineio_session.attach` for each one), checked.
 
@@ -96,6 +114,7 @@ class AttachOptions:
         "auth_key",
         "auto_save",
         "cookie",
+        "cookie_session",
         "create",
         "header",
         "name",
@@ -109,7 +128,7 @@ class AttachOptions:
     def __init__(
         self,
         *,
-        secret: Secrets,
+        secret: Secrets | None = None,
         name: str = "connect.sid",
         create: bool = False,
         required: bool = False,
@@ -120,7 +139,14 @@ class AttachOptions:
         auto_save: bool = False,
         watch: float | None = None,
         on_store_error: StoreErrorPolicy = "admit",
+        cookie_session: Any = None,
     ) -> None:
+        self.cookie_session = cookie_session
+        if cookie_session is not None:
+            _check_cookie_session(cookie_session, header, auth_key, reload, auto_save, watch)
+            secret = secret if secret is not None else "unused: cookie-session has its keys"
+        elif secret is None:
+            raise TypeError("secret is required: express-session's secret (a str or a list)")
         self.signer = as_signer(secret)
         if not isinstance(name, str):
             raise TypeError("name is the cookie's name, a str")

@@ -51,6 +51,7 @@ from typing import Any
 
 from .drive import Call, Plan
 from .engineio import AsyncSessionHandle, EngineIOAdapter, SessionHandle
+from .hooks import engineio as engineio_hooks
 from .hooks import socketio as hooks
 from .live import AsyncLiveSession, LiveSession
 from .options import AttachOptions
@@ -127,6 +128,12 @@ class SocketIOAdapter(EngineIOAdapter):
                 return (yield Call(hooks.refuse, self._sio, eio_sid, namespace, "Unauthorized"))
         if self._options.required and eio_sid not in self._sessions:
             return (yield Call(hooks.refuse, self._sio, eio_sid, namespace, "Unauthorized"))
+        session = self._sessions.get(eio_sid)
+        if session is not None and hasattr(session, "exchange"):
+            # cookie-session: a save goes on the response of the request that carried this
+            # CONNECT (a polling POST can take a Set-Cookie; a websocket frame cannot)
+            current = engineio_hooks.current_exchange()
+            session.exchange = current if current is not None else session.exchange
         result = yield Call(original, eio_sid, namespace, auth)
         session = self._sessions.get(eio_sid)
         sid = hooks.socket_sid(self._sio, eio_sid, namespace)

@@ -14,6 +14,7 @@ config: {
   "log_level": "INFO" (optional: the level of the "engineio_session" logger; WARNING)
 }
 <store>: {"type": "file", "path": ..., "secret"?: ..., "ttl"?: ...}
+       | {"type": "cookie-session", "keys": [...], "name"?: ...}  (attach(cookie_session=...))
        | {"type": "redis", "url": ..., "prefix"?: ..., "timeout"?: ...,
           "enable_notifications"?: bool, "client_name"?: ...}
 
@@ -57,6 +58,10 @@ def _mode_setup(mode: str) -> None:
 
 def _store(config: dict[str, Any], is_async: bool) -> Any:
     kind = config["type"]
+    if kind == "cookie-session":  # no store: attach(cookie_session=...)
+        from engineio_session import CookieSession
+
+        return CookieSession(keys=config["keys"], name=config.get("name", "session"))
     timeout = config.get("timeout", 2.0)
     if kind == "file":
         from engineio_session.stores import AsyncFileStore, FileStore
@@ -97,8 +102,9 @@ def _payload(session: Any) -> Any:
 
 def _is_live(session: Any) -> bool:
     from engineio_session import AsyncLiveSession, LiveSession
+    from engineio_session.cookie_live import CookieLiveSession
 
-    return isinstance(session, (LiveSession, AsyncLiveSession))
+    return isinstance(session, (LiveSession, AsyncLiveSession, CookieLiveSession))
 
 
 def _rejects(environ: dict[str, Any]) -> bool:
@@ -118,15 +124,18 @@ def build(mode: str, app: dict[str, Any], default_store: Any, cors: Any) -> tupl
         server_options["cors_allowed_origins"] = cors
         server_options["cors_credentials"] = True
     store = _store(app["store"], is_async) if "store" in app else default_store
+    from engineio_session import CookieSession
+
+    source = {"cookie_session" if isinstance(store, CookieSession) else "store": store}
     if app["kind"] == "engineio":
         eio = (engineio.AsyncServer if is_async else engineio.Server)(**server_options)
         seen: dict[str, bool] = {}
         _engineio_connect(eio, seen, is_async)  # before attach: attach must keep it
-        handle = attach(eio, store=store, **app["attach"])
+        handle = attach(eio, **source, **app["attach"])
         _engineio_app(eio, handle, is_async, seen)
         return eio, handle
     sio = (socketio.AsyncServer if is_async else socketio.Server)(**server_options)
-    handle = attach(sio, store=store, **app["attach"])
+    handle = attach(sio, **source, **app["attach"])
     _socketio_app(sio, handle, is_async)
     return sio, handle
 

@@ -42,6 +42,7 @@ from ..core import Exchange
 
 __all__ = [
     "HandlerSlots",
+    "add_aiohttp_cookies",
     "check_server",
     "current_exchange",
     "end_websocket",
@@ -189,25 +190,30 @@ def environ_exchange(environ: dict[str, Any], header: str | None) -> Exchange:
     """The exchange of a handshake no wrapper saw, from its environ.
 
     aiohttp: the raw headers of ``environ["aiohttp.request"]``; a Set-Cookie is possible
-    where the request has the ``_prepare_hook`` :func:`add_aiohttp_header` uses. Any other
+    where the request has the ``_prepare_hook`` :func:`add_aiohttp_cookies` uses. Any other
     server: the WSGI keys (the ASGI and aiohttp drivers join repeated headers with ``,``,
     which hides cookies, hence the raw headers where there are), and no Set-Cookie.
     """
     request = environ.get("aiohttp.request")
     raw = getattr(request, "raw_headers", None)
     if raw is not None:
-        return _raw_exchange(raw, header, hasattr(request, "_prepare_hook"))
+        exchange = _raw_exchange(raw, header, hasattr(request, "_prepare_hook"))
+        exchange.secure = getattr(request, "secure", False) is True
+        return exchange
     return Exchange(environ.get("HTTP_COOKIE"), _wsgi_header(environ, header), can_set_cookie=False)
 
 
-def add_aiohttp_header(environ: dict[str, Any], name: str, value: str) -> None:
-    """Add a header to an aiohttp handshake's response, polling or websocket alike, through
-    the request's ``_prepare_hook`` (called with the response just before it is sent)."""
+def add_aiohttp_cookies(environ: dict[str, Any], exchange: Exchange) -> None:
+    """Put the exchange's Set-Cookie values on an aiohttp handshake's response, polling or
+    websocket alike, through the request's ``_prepare_hook`` (called with the response just
+    before it is sent: what is in ``exchange.set_cookie`` then goes)."""
     request = environ["aiohttp.request"]
     previous = request._prepare_hook
 
     async def prepare_hook(response: Any) -> Any:
-        response.headers.add(name, value)
+        for value in exchange.set_cookie:
+            response.headers.add("Set-Cookie", value)
+        exchange.sent = True
         return await previous(response)
 
     request._prepare_hook = prepare_hook
@@ -225,10 +231,14 @@ def wrap_handle_request(eio: Any, header: str | None) -> None:
         def handle_wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
             can_set = _transport(environ.get("QUERY_STRING", "")) != "websocket"
             exchange = Exchange(
-                environ.get("HTTP_COOKIE"), _wsgi_header(environ, header), can_set_cookie=can_set
+                environ.get("HTTP_COOKIE"),
+                _wsgi_header(environ, header),
+                can_set_cookie=can_set,
+                secure=environ.get("wsgi.url_scheme") == "https",
             )
 
             def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+                exchange.sent = True
                 if exchange.set_cookie:
                     headers = [*headers, *(("Set-Cookie", c) for c in exchange.set_cookie)]
                 return start_response(status, headers, *exc_info)
@@ -247,6 +257,7 @@ def wrap_handle_request(eio: Any, header: str | None) -> None:
 
     async def handle_asgi(scope: dict[str, Any], receive: Any, send: Any) -> Any:
         exchange = _raw_exchange(scope.get("headers") or (), header, True)
+        exchange.secure = scope.get("scheme") in ("https", "wss")
         key = _handler()
         _EXCHANGES[key] = exchange
         try:
@@ -264,6 +275,8 @@ def _asgi_send(scope: dict[str, Any], send: Any, exchange: Exchange) -> Any:
 
     async def send_with_session(message: dict[str, Any]) -> Any:
         kind = message.get("type")
+        if kind in ("http.response.start", "websocket.accept", "websocket.close"):
+            exchange.sent = True
         if exchange.set_cookie and kind in ("http.response.start", "websocket.accept"):
             cookies = [(b"set-cookie", c.encode("latin-1")) for c in exchange.set_cookie]
             message = {**message, "headers": [*message.get("headers", []), *cookies]}
