@@ -74,6 +74,8 @@ class AttachKeywords(TypedDict, total=False):
     watch: float | None
     on_store_error: StoreErrorPolicy
     cookie_session: CookieSession | None
+    session_rooms: str | None
+    touch_interval: float | None
 
 
 @overload
@@ -173,6 +175,18 @@ def attach(
       and a pair of cookies no header carries). ``session.save()`` sends the cookies on the
       response of the request being handled, while one is left to send
       (:mod:`engineio_session.cookie_live`).
+    - ``session_rooms`` (Socket.IO): every connection with a session joins the room
+      ``session_rooms + session.id`` (``"session:"`` by default; None: no rooms), so
+      ``handle.emit_to_session(session_id, event, data)`` reaches every tab of the user,
+      in every process that shares a client manager (a Redis manager).
+      ``handle.disconnect_session(session_id)`` closes them all here, and, on a Redis store,
+      in the other processes too (their watchers, ``watch``, take the store's
+      announcement). On an Engine.IO server the same two methods act on its connections.
+    - ``touch_interval``: while a connection with a session is open, extend the session in
+      the store every ``touch_interval`` seconds (its cookie's expiry starts again from its
+      max age, as express-session's ``rolling`` does on each request), at most once an
+      interval for each session, however many tabs hold it; a session found gone closes
+      its connections. The browser's own cookie expiry cannot be moved over a websocket.
     - ``on_store_error``: ``"admit"`` (go on without a session) or ``"reject"`` (401) when the
       store fails at the handshake; ``required=True`` always rejects. While the store is
       known to be down, one call at a time goes to it and the rest fail at once

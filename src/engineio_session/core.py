@@ -130,7 +130,8 @@ class SessionCore:
         self._options = options
         self._sessions: dict[str, Any] = {}
         self._health = StoreHealth(getattr(store, "name", None) or type(store).__name__)
-        self._watching = False
+        #: the background loops running now (watch, keepalive): each stops with no session
+        self._running: set[str] = set()
         self._lock = threading.Lock()
         #: the store can say when a session ends (RedisStore.subscribe_ends); False once it
         #: said it cannot, so that is logged once
@@ -415,20 +416,51 @@ class SessionCore:
         return ended
 
     def _start_watch(self) -> None:
-        if self._options.watch is None:
-            return
-        with self._lock:
-            if self._watching:
-                return
-            self._watching = True
-        from .watch import watch_loop
+        """A session is live: start the watcher and the keep-alive touch, where asked for
+        and not running."""
+        from .watch import keepalive_loop, watch_loop
 
-        self._spawn(watch_loop(self))
+        options = self._options
+        for name, wanted, loop in (
+            ("watch", options.watch is not None, watch_loop),
+            ("keepalive", options.touch_interval is not None, keepalive_loop),
+        ):
+            if not wanted:
+                continue
+            with self._lock:
+                if name in self._running:
+                    continue
+                self._running.add(name)
+            self._spawn(loop(self))
 
-    def _keep_watching(self) -> bool:
-        """Whether the watcher goes on: False (and it stops) once no session is live."""
+    @property
+    def _watching(self) -> bool:
+        return "watch" in self._running
+
+    def _keep_running(self, name: str) -> bool:
+        """Whether the loop ``name`` goes on: False (and it stops) once no session is live."""
         with self._lock:
             if not self._sessions:
-                self._watching = False
+                self._running.discard(name)
                 return False
             return True
+
+    def _keep_watching(self) -> bool:
+        return self._keep_running("watch")
+
+    # --- the connections of a session (rooms, emit, disconnect) ---------------------------
+
+    def _sids_of(self, session_id: str) -> list[str]:
+        """The Engine.IO sids whose live session is ``session_id`` (the tabs of a user)."""
+        return self._live_by_id((session_id,)).get(session_id, [])
+
+    def _disconnect_session(self, session_id: str) -> Plan[list[str]]:
+        """Close every connection of ``session_id`` here, and tell the other processes where
+        the store can (``announce_end``: their watchers close theirs)."""
+        ended = self._sids_of(session_id)
+        for sid in ended:
+            self._end(sid, "disconnect_session")
+        announce = getattr(self._store, "announce_end", None)
+        if announce is not None:
+            yield Call(announce, session_id)
+        return ended

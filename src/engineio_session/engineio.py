@@ -120,6 +120,13 @@ class EngineIOAdapter(SessionCore):
     def _drive(plan: Plan[Any]) -> Any:
         raise NotImplementedError
 
+    def _emit_plan(self, session_id: str, data: Any) -> Plan[int]:
+        """Engine.IO: send ``data`` to every connection of ``session_id`` (this process's)."""
+        sids = self._sids_of(session_id)
+        for sid in sids:
+            yield Call(self._eio.send, sid, data)
+        return len(sids)
+
     # the handshake's request and response ---------------------------------------------------
 
     def _exchange(self, environ: dict[str, Any]) -> Exchange:
@@ -171,6 +178,16 @@ class SessionHandle(EngineIOAdapter):
         """
         return run(self._reload(self._live_by_id(), "the periodic reload")) or []
 
+    def send_to_session(self, session_id: str, data: Any) -> int:
+        """Send ``data`` to every connection of session ``session_id``: a user's tabs. The
+        number of connections it went to."""
+        return run(self._emit_plan(session_id, data))
+
+    def disconnect_session(self, session_id: str) -> list[str]:
+        """Close every connection of session ``session_id`` (on a Redis store, the other
+        processes' too, through their watchers); the sids closed here."""
+        return run(self._disconnect_session(session_id))
+
     def _connect(self, sid: str, environ: dict[str, Any], *args: Any) -> Any:
         exchange = self._exchange(environ)
         result = run(self._handshake(sid, environ, args, exchange))
@@ -199,6 +216,14 @@ class AsyncSessionHandle(EngineIOAdapter):
     async def check_sessions(self) -> list[str]:
         """See :meth:`SessionHandle.check_sessions`."""
         return await arun(self._reload(self._live_by_id(), "the periodic reload")) or []
+
+    async def send_to_session(self, session_id: str, data: Any) -> int:
+        """See :meth:`SessionHandle.send_to_session`."""
+        return await arun(self._emit_plan(session_id, data))
+
+    async def disconnect_session(self, session_id: str) -> list[str]:
+        """See :meth:`SessionHandle.disconnect_session`."""
+        return await arun(self._disconnect_session(session_id))
 
     # python-engineio awaits a handler only if it is a coroutine function
     async def _connect(self, sid: str, environ: dict[str, Any], *args: Any) -> Any:

@@ -121,7 +121,9 @@ class AttachOptions:
         "on_store_error",
         "reload",
         "required",
+        "session_rooms",
         "signer",
+        "touch_interval",
         "watch",
     )
 
@@ -140,6 +142,8 @@ class AttachOptions:
         watch: float | None = None,
         on_store_error: StoreErrorPolicy = "admit",
         cookie_session: Any = None,
+        session_rooms: str | None = "session:",
+        touch_interval: float | None = None,
     ) -> None:
         self.cookie_session = cookie_session
         if cookie_session is not None:
@@ -180,6 +184,20 @@ class AttachOptions:
         if on_store_error not in ("admit", "reject"):
             raise ValueError("on_store_error is 'admit' or 'reject'")
         self.on_store_error = on_store_error
+        if session_rooms is not None and not isinstance(session_rooms, str):
+            raise TypeError("session_rooms is the prefix of the rooms' names (a str), or None")
+        self.session_rooms = session_rooms
+        if touch_interval is not None and (
+            isinstance(touch_interval, bool)
+            or not isinstance(touch_interval, (int, float))
+            or not touch_interval > 0
+        ):
+            raise ValueError("touch_interval is a number of seconds greater than 0, or None")
+        if touch_interval is not None and cookie_session is not None:
+            raise TypeError(
+                "touch_interval needs a store: cookie-session keeps nothing on the server"
+            )
+        self.touch_interval = None if touch_interval is None else float(touch_interval)
 
     @property
     def required_at_handshake(self) -> bool:

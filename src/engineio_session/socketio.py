@@ -49,7 +49,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .drive import Call, Plan
+from .drive import Call, Plan, arun, run
 from .engineio import AsyncSessionHandle, EngineIOAdapter, SessionHandle
 from .hooks import engineio as engineio_hooks
 from .hooks import socketio as hooks
@@ -138,9 +138,36 @@ class SocketIOAdapter(EngineIOAdapter):
         session = self._sessions.get(eio_sid)
         sid = hooks.socket_sid(self._sio, eio_sid, namespace)
         if session is not None and sid is not None:
+            rooms = self._options.session_rooms
+            if rooms is not None:
+                yield Call(self._sio.enter_room, sid, rooms + session.id, namespace)
             trigger = functools.partial(hooks.trigger, self._sio, "session", namespace)
             yield from self._fire_handler(trigger, sid, session)
         return result
+
+    def send_to_session(self, session_id: str, data: Any) -> Any:
+        """Engine.IO's raw messages would break Socket.IO's protocol: use emit_to_session."""
+        raise TypeError("a Socket.IO server sends events: use emit_to_session()")
+
+    def _event_plan(
+        self, session_id: str, event: Any, data: Any = None, namespace: str = "/"
+    ) -> Plan[int]:
+        """Emit ``event`` to every connection of ``session_id``: to its room (every process
+        sharing a client manager), or, without rooms, to this process's connections."""
+        rooms = self._options.session_rooms
+        if rooms is not None:
+            emit = functools.partial(self._sio.emit, room=rooms + session_id, namespace=namespace)
+            yield Call(emit, event, data)
+            return -1  # how many: only the client managers know
+        sent = 0
+        for eio_sid in self._sids_of(session_id):
+            sid = hooks.socket_sid(self._sio, eio_sid, namespace)
+            if sid is not None:
+                yield Call(
+                    functools.partial(self._sio.emit, to=sid, namespace=namespace), event, data
+                )
+                sent += 1
+        return sent
 
     def _event(
         self, original: Callable[..., Any], eio_sid: str, namespace: str, id: Any, data: Any
@@ -168,6 +195,13 @@ class SocketIOAdapter(EngineIOAdapter):
 class SocketIOSessionHandle(SocketIOAdapter, SessionHandle):
     """The sessions of a ``socketio.Server``'s connections."""
 
+    def emit_to_session(
+        self, session_id: str, event: str, data: Any = None, namespace: str = "/"
+    ) -> None:
+        """Emit ``event`` to every connection (every tab) of session ``session_id``, in every
+        process that shares this server's client manager (through the session's room)."""
+        run(self._event_plan(session_id, event, data, namespace))
+
     def get(self, sid: str, namespace: str = "/") -> LiveSession | None:
         """The live session of Socket.IO connection ``sid`` (or of an Engine.IO sid)."""
         eio_sid = self._eio_sid(sid, namespace)
@@ -176,6 +210,12 @@ class SocketIOSessionHandle(SocketIOAdapter, SessionHandle):
 
 class AsyncSocketIOSessionHandle(SocketIOAdapter, AsyncSessionHandle):
     """The sessions of a ``socketio.AsyncServer``'s connections."""
+
+    async def emit_to_session(
+        self, session_id: str, event: str, data: Any = None, namespace: str = "/"
+    ) -> None:
+        """See :meth:`SocketIOSessionHandle.emit_to_session`."""
+        await arun(self._event_plan(session_id, event, data, namespace))
 
     def get(self, sid: str, namespace: str = "/") -> AsyncLiveSession | None:
         """The live session of Socket.IO connection ``sid`` (or of an Engine.IO sid)."""

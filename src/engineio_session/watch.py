@@ -28,6 +28,7 @@ __all__ = [
     "RESUBSCRIBE_FIRST",
     "RESUBSCRIBE_MAX",
     "WatchClock",
+    "keepalive_loop",
     "watch_loop",
 ]
 
@@ -176,6 +177,9 @@ def watch_loop(core: SessionCore) -> Plan[None]:
                 else:
                     if ended:
                         yield from _sweep(core, core._live_by_id(ended), NOTIFIED)
+                    for session_id in ends.take_announced():  # disconnect_session elsewhere
+                        for sid in core._sids_of(session_id):
+                            core._end(sid, "disconnect_session in another process")
             if not core._keep_watching():
                 return
             why = clock.reload_due()
@@ -184,3 +188,37 @@ def watch_loop(core: SessionCore) -> Plan[None]:
     finally:
         if ends is not None:
             yield Call(ends.close)
+
+
+def keepalive_loop(core: SessionCore) -> Plan[None]:
+    """``touch_interval``: every interval, extend each live session once in the store (its
+    cookie's expiry from its max age again, written back with ``update``: the session
+    as the store holds it, only its cookie changed), whatever the number of its
+    connections; a session found gone ends them. Runs while any session is live."""
+    from .changes import Changes
+    from .drive import call
+
+    interval = core._options.touch_interval
+    assert interval is not None
+    while True:
+        yield Call(core._sleep, interval)
+        if not core._keep_running("keepalive"):
+            return
+        for session_id, sids in core._live_by_id().items():
+            live = core._sessions.get(sids[0])
+            if live is None or live.destroyed:
+                continue
+            cookie = live.cookie.copy()
+            cookie.touch()
+            update = call(core._store.update, session_id, Changes(cookie=cookie))
+            merged, failed = yield from core._guarded("the keep-alive touch", False, update)
+            if failed:
+                continue
+            if merged is None:
+                for sid in sids:
+                    core._end(sid, "the keep-alive touch")
+                continue
+            for sid in sids:  # each tab's session holds the new expiry
+                tab = core._sessions.get(sid)
+                if tab is not None:
+                    tab.cookie = merged.cookie.copy()

@@ -336,7 +336,7 @@ class SocketIOClient:
         self.inbox = Inbox()
         self.client = socketio.Client(reconnection=False, request_timeout=TIMEOUT)
         _count_message_handlers(self.client.eio, self.inbox)
-        for event in ("session", "forged", "caught"):
+        for event in ("session", "forged", "caught", "to_session"):
             self.client.on(event, lambda payload=None, _e=event: self.inbox.put(_e, payload))
         self.client.on("disconnect", lambda *reason: self.inbox.put("disconnect", reason))
         connect.setdefault("wait_timeout", TIMEOUT)

@@ -9,7 +9,8 @@ config: {
   "attach": {keyword arguments of attach(): secret, name, create, required, cookie, header,
              auth_key, reload, auto_save, watch, on_store_error},
   -- or, several apps in one process, each at its own path /<name>/ --
-  "apps": {"<name>": {"kind": ..., "attach": {...}, "store"?: <store>}, ...},
+  "apps": {"<name>": {"kind": ..., "attach": {...}, "store"?: <store>,
+            "manager"?: a Redis URL (Socket.IO: a Redis client manager)}, ...},
   "cors": ["http://127.0.0.1:3000"] (optional: allowed origins, with credentials),
   "log_level": "INFO" (optional: the level of the "engineio_session" logger; WARNING)
 }
@@ -134,6 +135,10 @@ def build(mode: str, app: dict[str, Any], default_store: Any, cors: Any) -> tupl
         handle = attach(eio, **source, **app["attach"])
         _engineio_app(eio, handle, is_async, seen)
         return eio, handle
+    manager = app.get("manager")  # a Redis URL: processes share rooms and emits
+    if manager is not None:
+        cls = socketio.AsyncRedisManager if is_async else socketio.RedisManager
+        server_options["client_manager"] = cls(manager)
     sio = (socketio.AsyncServer if is_async else socketio.Server)(**server_options)
     handle = attach(sio, **source, **app["attach"])
     _socketio_app(sio, handle, is_async)
@@ -277,6 +282,18 @@ def _socketio_app(sio: Any, handle: Any, is_async: bool) -> None:
                     return {"error": f"{type(error).__name__}: {error}"}
 
             sio.on(name, run)
+
+        @sio.on("emit_to_session")
+        async def emit_to_session(sid: str, request: Any) -> Any:
+            session = handle.get(sid)
+            await handle.emit_to_session(session.id, "to_session", request)
+            return {"data": None}
+
+        @sio.on("disconnect_session")
+        async def disconnect_session(sid: str, request: Any = None) -> Any:
+            session = handle.get(sid)
+            return {"data": await handle.disconnect_session(session.id)}
+
         return
 
     @sio.event
@@ -310,6 +327,15 @@ def _socketio_app(sio: Any, handle: Any, is_async: bool) -> None:
                 return {"error": f"{type(error).__name__}: {error}"}
 
         sio.on(name, run_sync)
+
+    @sio.on("emit_to_session")
+    def emit_to_session_sync(sid: str, request: Any) -> Any:
+        handle.emit_to_session(handle.get(sid).id, "to_session", request)
+        return {"data": None}
+
+    @sio.on("disconnect_session")
+    def disconnect_session_sync(sid: str, request: Any = None) -> Any:
+        return {"data": handle.disconnect_session(handle.get(sid).id)}
 
 
 def _listen() -> socket.socket:

@@ -205,6 +205,16 @@ class RedisFormat:
         units = text.encode("utf-16-le", "surrogatepass")[2 * self._prefix_units :]
         return units.decode("utf-16-le", "surrogatepass")
 
+    @property
+    def announce_channel(self) -> bytes:
+        """The channel a ``disconnect_session`` is announced on to the other processes that
+        watch this prefix (not connect-redis's: ours).
+
+        >>> RedisFormat().announce_channel
+        b'engineio-session:disconnect:sess:'
+        """
+        return utf8("engineio-session:disconnect:" + self.prefix)
+
     def keyspace_pattern(self, db: int = 0) -> bytes:
         """The PSUBSCRIBE pattern of this prefix's keyspace channels.
 

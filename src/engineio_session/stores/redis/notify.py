@@ -47,6 +47,8 @@ class _Ends:
         self._confirmations = 0
         self._heard = time.monotonic()
         self._ping_sent: float | None = None
+        #: session ids another process's disconnect_session announced (announce_end)
+        self._announced: list[str] = []
 
     def _take(self, message: dict[str, Any], ended: list[str]) -> None:
         self._heard = time.monotonic()
@@ -70,6 +72,16 @@ class _Ends:
                 )
         elif kind == "pong":
             self._ping_sent = None
+        elif kind == "message":  # the announce channel: a disconnect_session elsewhere
+            data = message["data"]
+            self._announced.append(
+                data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+            )
+
+    def take_announced(self) -> list[str]:
+        """The session ids announced (``announce_end``) since the last call."""
+        announced, self._announced = self._announced, []
+        return announced
 
     def _ping_due(self) -> bool:
         """Whether to PING now; StoreError when the last PING went unanswered (a connection
@@ -222,6 +234,7 @@ def subscribe_plan(store: Any, client: Any, ends_class: type[_Ends], keepalive: 
     pubsub = client.pubsub()
     ends = ends_class(pubsub, store.format, store.name, store.timeout, keepalive)
     try:
+        yield Call(pubsub.subscribe, store.format.announce_channel)
         yield Call(pubsub.psubscribe, store.format.keyspace_pattern(db_of(client)))
         yield from ends._confirm()
     except BaseException:

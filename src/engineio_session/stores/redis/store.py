@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from ..._js import utf8
 from ...changes import Changes
 from ...drive import Call, Plan, arun, run
 from ...errors import StoreError
@@ -312,6 +313,11 @@ class RedisStore(_RedisStoreBase):
         """Delete every key under the prefix."""
         run(self._clear(self._redis()))
 
+    def announce_end(self, sid: str) -> None:
+        """Tell the processes whose watchers subscribe to this prefix (``subscribe_ends``) to
+        close their connections of ``sid`` (``attach``'s ``disconnect_session``)."""
+        self._call(self._redis().publish, self.format.announce_channel, utf8(sid))
+
     def subscribe_ends(self, *, keepalive: float = 30.0) -> SessionEnds:
         """Subscribe to the ends of this prefix's sessions (see :mod:`.notify`).
 
@@ -442,6 +448,10 @@ class AsyncRedisStore(_RedisStoreBase):
     async def clear(self) -> None:
         """See :meth:`RedisStore.clear`."""
         await arun(self._clear(self._redis()))
+
+    async def announce_end(self, sid: str) -> None:
+        """See :meth:`RedisStore.announce_end`."""
+        await self._call(self._redis().publish, self.format.announce_channel, utf8(sid))
 
     async def subscribe_ends(self, *, keepalive: float = 30.0) -> AsyncSessionEnds:
         """:meth:`RedisStore.subscribe_ends`, on a connection of your client's pool."""
