@@ -185,3 +185,53 @@ def test_two_processes_share_rooms_and_logouts(tmp_path: Path, target: RedisTarg
             for tab in (here, there):
                 tab.inbox.expect("disconnect", timeout=3)
     assert redis.Redis.from_url(target.url).ping()
+
+
+def test_keepalive_moves_the_sql_expiry_forward(
+    drivers: Callable[..., Driver], postgres_dsn: str
+) -> None:
+    """connect-pg-simple's ``expire`` column moves forward once an interval, for 3 tabs."""
+    import uuid
+
+    import psycopg
+
+    from engineio_session.session import Session
+    from engineio_session.stores import PGStore
+
+    schema = f"keepalive_{uuid.uuid4().hex[:10]}"  # connect-pg-simple's index names are fixed
+    with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    store = PGStore(postgres_dsn, schema_name=schema, create_table=True)
+    try:
+        session = Session.new(max_age=4_000)  # 4 s to live, unless kept alive
+        session["user"] = "ada"
+        store.set(session.id, session)
+        updates: list[str] = []
+        real = store.update
+
+        def counted(sid: str, changes: Any) -> Any:
+            updates.append(sid)
+            return real(sid, changes)
+
+        store.update = counted  # type: ignore[method-assign]
+
+        def expire() -> float:
+            with psycopg.connect(postgres_dsn) as connection:
+                row = connection.execute(
+                    f'SELECT extract(epoch FROM expire) FROM "{schema}".session WHERE sid = %s',
+                    (session.id,),
+                ).fetchone()
+            return float(row[0]) if row else 0.0
+
+        first = expire()
+        driver = drivers(False, "engineio", store=store, touch_interval=1.0)
+        tabs = [driver.handshake(cookie_pair(session.id)).sid for _ in range(3)]
+        time.sleep(5.5)  # past the 4 s the session had
+        assert 4 <= len(updates) <= 6, updates
+        assert expire() >= first + 4  # moved on with each touch
+        assert all(sid in driver.handle._sessions for sid in tabs)
+        assert store.get(session.id) is not None
+    finally:
+        with psycopg.connect(postgres_dsn, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        store.close()
