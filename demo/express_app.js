@@ -4,8 +4,11 @@
 //
 //   NODE_PATH=node-fixtures/node_modules node demo/express_app.js
 //
-// env: PORT (0 = any), STORE ("file" or "redis"), SESSIONS (the file store's directory),
-//      REDIS_URL, REDIS_PREFIX, SECRET, PYTHON_URL (for the page's script)
+// env: PORT (0 = any), STORE ("file", "redis", or "postgres", "mysql", "sqlite"), SESSIONS
+//      (the file store's directory), REDIS_URL, REDIS_PREFIX, SECRET, PYTHON_URL (for the
+//      page's script); for the SQL stores STORE_CONFIG, the store as
+//      node-fixtures/lib/store.js takes it (connect-pg-simple, express-mysql-session,
+//      connect-session-knex on SQLite)
 //
 // POST /login {"user": "ada"}   log in: the session gets {user}
 // GET  /me                      what Express sees in the session now
@@ -18,6 +21,10 @@ const express = require('express')
 const session = require('express-session')
 
 async function sessionStore () {
+  if (process.env.STORE_CONFIG) {
+    const { makeStore } = require('../node-fixtures/lib/store')
+    return (await makeStore(JSON.parse(process.env.STORE_CONFIG))).store
+  }
   if (process.env.STORE === 'redis') {
     const { createClient } = require('redis')
     const { RedisStore } = require('connect-redis')

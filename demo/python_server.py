@@ -2,7 +2,8 @@
 
     SESSIONS=./sessions python demo/python_server.py      # or STORE=redis
 
-env: PORT (0 = any), STORE ("file" or "redis"), SESSIONS, REDIS_URL, REDIS_PREFIX, SECRET,
+env: PORT (0 = any), STORE ("file", "redis", "postgres", "mysql", "sqlite"), SESSIONS,
+REDIS_URL, REDIS_PREFIX, PG_URL, MYSQL_URL, SQLITE_FILE, SQL_NAME, SECRET,
      ORIGINS (the origins allowed by CORS with credentials, comma-separated: the Express
      page's, and this server's own for Python's client, which sends it)
 
@@ -27,7 +28,20 @@ from engineio_session.stores import AsyncFileStore
 
 
 def make_store() -> object:
-    if os.environ.get("STORE") == "redis":
+    store = os.environ.get("STORE")
+    if store == "postgres":
+        from engineio_session.stores import AsyncPGStore
+
+        return AsyncPGStore(os.environ["PG_URL"], schema_name=os.environ["SQL_NAME"])
+    if store == "mysql":
+        from engineio_session.stores import AsyncMySQLStore
+
+        return AsyncMySQLStore(os.environ["MYSQL_URL"], table_name=os.environ["SQL_NAME"])
+    if store == "sqlite":
+        from engineio_session.stores import AsyncKnexStore
+
+        return AsyncKnexStore("sqlite:///" + os.environ["SQLITE_FILE"])
+    if store == "redis":
         import redis.asyncio
 
         from engineio_session.stores import AsyncRedisStore

@@ -5,8 +5,8 @@ local Redis with ``--store redis``) and a Python Engine.IO server (this library,
 store) start; a client logs in on Express, connects to Python with the cookie, and so on.
 Each step is printed; any failure exits non-zero with the step that failed.
 
-    python demo/run.py [--store file|redis]            # play the flow, clean up, exit
-    python demo/run.py --serve [--store file|redis]    # keep both up for a browser
+    python demo/run.py [--store file|redis|postgres|mysql|sqlite]   # play the flow, clean up
+    python demo/run.py --serve [--store ...]                        # keep both up for a browser
 """
 
 from __future__ import annotations
@@ -145,7 +145,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--store", choices=("file", "redis"), default=os.environ.get("STORE") or "file"
+        "--store",
+        choices=("file", "redis", "postgres", "mysql", "sqlite"),
+        default=os.environ.get("STORE") or "file",
     )
     parser.add_argument("--serve", action="store_true", help="keep both servers up for a browser")
     args = parser.parse_args()
@@ -162,8 +164,12 @@ def main() -> int:
         "NODE_PATH": str(FIXTURES / "node_modules"),
     }
     (workdir / "sessions").mkdir()
+    sql = _sql_store(args.store, env, workdir)
     processes: list[subprocess.Popen[str]] = []
-    where = "a temporary directory" if args.store == "file" else f"Redis ({env['REDIS_URL']})"
+    where = {
+        "file": "a temporary directory",
+        "redis": f"Redis ({env['REDIS_URL']})",
+    }.get(args.store) or sql
     print(f"engineio-session demo: Express and Python share sessions in {where}")
     try:
         express_port, python_port = free_port(), free_port()
@@ -209,6 +215,81 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
         if args.store == "redis":
             _clear_redis(env["REDIS_URL"], env["REDIS_PREFIX"])
+        if args.store in ("postgres", "mysql"):
+            _drop_sql(args.store, env)
+
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
+
+
+def _sql_store(store: str, env: dict[str, str], workdir: Path) -> str:
+    """The SQL demo's table, made the way the Node package makes its own (its DDL), and
+    the store's settings for both sides (env); what to say it is."""
+    name = f"demo_{uuid.uuid4().hex[:8]}"
+    env["SQL_NAME"] = name
+    if store == "postgres":
+        import psycopg
+
+        from engineio_session.stores import PGStore
+
+        url = env["PG_URL"] = os.environ.get("PG_URL", PG_URL)
+        with psycopg.connect(url, autocommit=True) as connection:  # its own schema:
+            connection.execute(f'CREATE SCHEMA "{name}"')  # connect-pg-simple's index names
+        _create(PGStore(url, schema_name=name, create_table=True))
+        env["STORE_CONFIG"] = json.dumps({"type": "pg", "url": url, "schemaName": name})
+        return f"PostgreSQL ({url}, connect-pg-simple, schema {name})"
+    if store == "mysql":
+        from engineio_session.stores import MySQLStore
+
+        url = env["MYSQL_URL"] = os.environ.get("MYSQL_URL", MYSQL_URL)
+        _create(MySQLStore(url, table_name=name, create_table=True))
+        config = {
+            "type": "mysql",
+            "host": "127.0.0.1",
+            "port": 3306,
+            "user": "root",
+            "password": "",
+            "database": "test",
+            "schema": {"tableName": name},
+        }
+        env["STORE_CONFIG"] = json.dumps(config)
+        return f"MariaDB ({url}, express-mysql-session, table {name})"
+    if store == "sqlite":
+        from engineio_session.stores import KnexStore
+
+        path = env["SQLITE_FILE"] = str(workdir / "sessions.db")
+        _create(KnexStore("sqlite:///" + path, create_table=True))
+        env["STORE_CONFIG"] = json.dumps(
+            {"type": "knex", "client": "better-sqlite3", "filename": path}
+        )
+        return f"SQLite ({path}, connect-session-knex)"
+    return ""
+
+
+def _create(store: Any) -> None:
+    """A store with ``create_table=True`` makes its table on its first call."""
+    try:
+        store.get("no session")
+    finally:
+        store.close()
+
+
+def _drop_sql(store: str, env: dict[str, str]) -> None:
+    name = env["SQL_NAME"]
+    try:
+        if store == "postgres":
+            import psycopg
+
+            with psycopg.connect(env["PG_URL"], autocommit=True) as connection:
+                connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        else:
+            import pymysql
+
+            with pymysql.connect(host="127.0.0.1", user="root", database="test") as connection:
+                connection.cursor().execute(f"DROP TABLE IF EXISTS `{name}`")
+    except Exception as error:  # cleanup is best effort: say so
+        print(f"(could not drop the demo's {name}: {error})", file=sys.stderr)
 
 
 def _clear_redis(url: str, prefix: str) -> None:

@@ -1,4 +1,5 @@
-"""``make demo`` plays the whole flow and exits 0, on the file store and on Redis;
+"""``make demo`` plays the whole flow and exits 0, on the file store, Redis, PostgreSQL,
+MariaDB and SQLite;
 ``make demo-serve`` serves the page it names."""
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ STEPS = [
 ]
 
 
-@pytest.mark.parametrize("store", ["file", "redis"])
-def test_demo_plays_the_whole_flow(store: str, redis_url: str) -> None:
+@pytest.mark.parametrize("store", ["file", "redis", "postgres", "mysql", "sqlite"])
+def test_demo_plays_the_whole_flow(store: str, request: pytest.FixtureRequest) -> None:
     require_node()
+    service = {"redis": "redis_url", "postgres": "postgres_dsn", "mysql": "mysql_params"}
+    if store in service:
+        request.getfixturevalue(service[store])  # the server answers (CI: else a failure)
     result = subprocess.run(
         [sys.executable, "demo/run.py", "--store", store],
         cwd=ROOT,
