@@ -36,8 +36,39 @@ SECRETS = ["new secret", "old secret"]  # the README's
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
 
 
-def blocks(language: str) -> list[str]:
+#: README sections whose blocks a test of their own runs
+OWN_TESTS = {
+    "Sessions in the cookie": "tests/test_readme_cookie_session.py",
+    "HTTP routes": "tests/test_readme_web.py",
+}
+
+
+def sections() -> dict[str, str]:
+    """The README's ``## `` sections by heading (the text before the first: "")."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
+    first, *parts = re.split(r"^## ", text, flags=re.M)
+    found = {"": first}
+    for part in parts:
+        title, _, body = part.partition("\n")
+        found[title.strip()] = body
+    return found
+
+
+def readme_section(title: str) -> str:
+    """The README section whose heading starts with ``title``."""
+    for heading, body in sections().items():
+        if heading.startswith(title):
+            return body
+    raise AssertionError(f"no README section {title!r}")
+
+
+def blocks(language: str) -> list[str]:
+    """The README's ``language`` blocks, but those of the sections with tests of their own."""
+    text = "".join(
+        body
+        for heading, body in sections().items()
+        if not any(heading.startswith(title) for title in OWN_TESTS)
+    )
     return [body for lang, body in BLOCK.findall(text) if lang == language]
 
 

@@ -1,6 +1,6 @@
-"""Every block of docs-draft-cookie-session.md (the README's cookie-session section, to be
-merged) runs: the Express app with the real cookie-session, the Python block on the cookie
-it sets, Node reading what the Python block writes, and the command line as written."""
+"""Every block of the README's cookie-session section ("Sessions in the cookie") runs: the
+Express app with the real cookie-session, the Python block on the cookie it sets, Node
+reading what the Python block writes, and the command line as written."""
 
 from __future__ import annotations
 
@@ -15,15 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from .node import FIXTURES, require_node
-from .test_readme import Program
+from .test_readme import Program, readme_section
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
 
 
+SECTION = "Sessions in the cookie"
+
+
 def blocks(language: str) -> list[str]:
-    text = (ROOT / "docs-draft-cookie-session.md").read_text(encoding="utf-8")
-    return [body for lang, body in BLOCK.findall(text) if lang == language]
+    return [body for lang, body in BLOCK.findall(readme_section(SECTION)) if lang == language]
 
 
 def call(port: int, method: str, path: str, *, cookie: str = "", body: Any = None) -> Any:
@@ -84,7 +86,7 @@ def test_the_options_it_names_are_the_constructor_s() -> None:
 
     from engineio_session import CookieSession
 
-    text = (ROOT / "docs-draft-cookie-session.md").read_text(encoding="utf-8")
+    text = readme_section(SECTION)
     sentence = text[text.index("The cookie options are") :].split(".\n")[0]
     named = set(re.findall(r"`([a-z_]+)(?:=[^`]*)?`", sentence))
     parameters = set(inspect.signature(CookieSession).parameters) - {"keys"}
