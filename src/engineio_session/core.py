@@ -39,6 +39,7 @@ from .errors import SessionGoneError, short_id
 from .health import StoreHealth
 from .live import LiveSession, _BoundSession
 from .options import AttachOptions
+from .watch import keepalive_loop, watch_loop
 
 __all__ = ["ENVIRON_SESSION", "Exchange", "SessionCore", "is_rejection"]
 
@@ -418,9 +419,9 @@ class SessionCore:
     def _start_watch(self) -> None:
         """A session is live: start the watcher and the keep-alive touch, where asked for
         and not running."""
-        from .watch import keepalive_loop, watch_loop
-
         options = self._options
+        if options.watch is None and options.touch_interval is None:
+            return
         for name, wanted, loop in (
             ("watch", options.watch is not None, watch_loop),
             ("keepalive", options.touch_interval is not None, keepalive_loop),

@@ -28,6 +28,7 @@ from typing import Any
 from . import jsjson
 from ._js import MAX_DATE_MS, date_to_json, datetime_to_ms, ms_to_datetime, now_ms, parse_date
 from .cookies import serialize_cookie
+from .errors import CorruptSessionError
 from .ids import generate_session_id
 
 __all__ = ["Cookie", "Session"]
@@ -332,8 +333,6 @@ class Session(MutableMapping[str, Any]):
 
     def _parse_data(self) -> dict[str, Any]:
         """The data of a session loaded lazily: its stored text parsed on first use."""
-        from .errors import CorruptSessionError
-
         assert self._baseline is not None
         text, parse = self._baseline
         rest = self._rest

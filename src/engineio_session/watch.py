@@ -16,7 +16,8 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from .drive import Call, Plan
+from .changes import Changes
+from .drive import Call, Plan, call
 from .errors import NotificationsUnavailableError
 from .health import describe
 
@@ -195,9 +196,6 @@ def keepalive_loop(core: SessionCore) -> Plan[None]:
     cookie's expiry from its max age again, written back with ``update``: the session
     as the store holds it, only its cookie changed), whatever the number of its
     connections; a session found gone ends them. Runs while any session is live."""
-    from .changes import Changes
-    from .drive import call
-
     interval = core._options.touch_interval
     assert interval is not None
     while True:
