@@ -37,7 +37,7 @@ Engine.IO server (:class:`EngineIOAdapter`), and :class:`SessionHandle` /
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from .cookie_live import AsyncCookieLiveSession, CookieLiveSession
 from .core import ENVIRON_SESSION, Exchange, SessionCore, is_rejection
@@ -51,7 +51,10 @@ __all__ = ["AsyncSessionHandle", "EngineIOAdapter", "SessionHandle"]
 logger = logging.getLogger("engineio_session")
 
 
-class EngineIOAdapter(SessionCore):
+Live = TypeVar("Live", LiveSession, AsyncLiveSession)
+
+
+class EngineIOAdapter(SessionCore, Generic[Live]):
     """How the core reaches an Engine.IO server: its handlers, its background tasks, its
     connections. Shared by the sync and the async handles (and the Socket.IO ones)."""
 
@@ -69,6 +72,11 @@ class EngineIOAdapter(SessionCore):
         self._environs: dict[str, dict[str, Any]] = {}
         #: background tasks started here (asyncio keeps only weak references to tasks)
         self._tasks: set[Any] = set()
+
+    def get(self, sid: str) -> Live | None:
+        """The live session of Engine.IO connection ``sid``, if it has one."""
+        session: Live | None = self._sessions.get(sid)
+        return session
 
     def _hook(self) -> None:
         """Pin this handle's wrappers in the server's handlers (``message`` too where
@@ -158,18 +166,13 @@ class EngineIOAdapter(SessionCore):
         raise NotImplementedError
 
 
-class SessionHandle(EngineIOAdapter):
+class SessionHandle(EngineIOAdapter[LiveSession]):
     """The sessions of a sync server's connections (what ``attach`` on ``engineio.Server``
     returns): ``get(sid)`` and ``check_sessions()``."""
 
     live_class = LiveSession
     cookie_class = CookieLiveSession
     _drive = staticmethod(run)
-
-    def get(self, sid: str) -> LiveSession | None:
-        """The live session of Engine.IO connection ``sid``, if it has one."""
-        session: LiveSession | None = self._sessions.get(sid)
-        return session
 
     def check_sessions(self) -> list[str]:
         """Reload every live session once; disconnect those whose session is gone or expired.
@@ -200,18 +203,13 @@ class SessionHandle(EngineIOAdapter):
         return run(self._message(sid, data))
 
 
-class AsyncSessionHandle(EngineIOAdapter):
+class AsyncSessionHandle(EngineIOAdapter[AsyncLiveSession]):
     """The sessions of an async server's connections (``attach`` on
     ``engineio.AsyncServer``): ``get(sid)`` and ``await check_sessions()``."""
 
     live_class = AsyncLiveSession
     cookie_class = AsyncCookieLiveSession
     _drive = staticmethod(arun)
-
-    def get(self, sid: str) -> AsyncLiveSession | None:
-        """The live session of Engine.IO connection ``sid``, if it has one."""
-        session: AsyncLiveSession | None = self._sessions.get(sid)
-        return session
 
     async def check_sessions(self) -> list[str]:
         """See :meth:`SessionHandle.check_sessions`."""

@@ -82,7 +82,7 @@ def forged(data: Any) -> bool:
     return False
 
 
-class SocketIOAdapter(EngineIOAdapter):
+class SocketIOAdapter(EngineIOAdapter[Any]):
     """What the Socket.IO handles add to the Engine.IO ones: the namespace connect (with
     ``auth``), each event, and closing every namespace first."""
 
@@ -205,7 +205,7 @@ class SocketIOSessionHandle(SocketIOAdapter, SessionHandle):
     def get(self, sid: str, namespace: str = "/") -> LiveSession | None:
         """The live session of Socket.IO connection ``sid`` (or of an Engine.IO sid)."""
         eio_sid = self._eio_sid(sid, namespace)
-        return SessionHandle.get(self, eio_sid) if eio_sid is not None else None
+        return self._sessions.get(eio_sid) if eio_sid is not None else None
 
 
 class AsyncSocketIOSessionHandle(SocketIOAdapter, AsyncSessionHandle):
@@ -220,4 +220,4 @@ class AsyncSocketIOSessionHandle(SocketIOAdapter, AsyncSessionHandle):
     def get(self, sid: str, namespace: str = "/") -> AsyncLiveSession | None:
         """The live session of Socket.IO connection ``sid`` (or of an Engine.IO sid)."""
         eio_sid = self._eio_sid(sid, namespace)
-        return AsyncSessionHandle.get(self, eio_sid) if eio_sid is not None else None
+        return self._sessions.get(eio_sid) if eio_sid is not None else None
