@@ -1,5 +1,5 @@
 """Coalesced reads: the handshakes of one event-loop tick share one MGET, and each still gets
-its own session, never one destroyed before it began (src/engineio_session/stores/redis/
+its own session, never one destroyed before it began (src/engineio_session/stores/
 batch.py), against real Redis and a real Express app.
 """
 

@@ -152,6 +152,13 @@ class Files:
         made = _write_temp(path, data, self._extension)
         try:
             with self._locked():
+                # compared first: the swap below is only tried when nothing changed since
+                # the read, so another process's newer file is rarely swapped out at all
+                current = _read(path)
+                if current is None:
+                    return GONE, b""
+                if expected is not None and current != expected:
+                    return CHANGED, current
                 try:
                     swapped = _exchange(made, path)
                 except FileNotFoundError:
@@ -210,6 +217,16 @@ class Files:
         if raw is None:
             return True  # isExpired(null)
         return self.fmt.node_expired(self.fmt.decode(sid, raw), now_ms())
+
+    def get_each(self, sids: list[str]) -> list[Session | Exception | None]:
+        """``get`` of each of ``sids`` in turn; a failure (a corrupt file) in its place."""
+        found: list[Session | Exception | None] = []
+        for sid in sids:
+            try:
+                found.append(self.get(sid) if self.fmt.reachable_id(sid) else None)
+            except Exception as error:
+                found.append(error)
+        return found
 
     def get_many(self, sids: list[str]) -> list[Session | None]:
         return [self.get(sid) if self.fmt.reachable_id(sid) else None for sid in sids]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import os
 import threading
@@ -18,14 +19,17 @@ from typing import Any, TypeVar
 from ... import jsjson
 from ..._js import now_ms
 from ...changes import Changes
+from ...errors import SessionError
 from ...session import Session
 from ..base import (
     DEFAULT_MAX_SESSION_BYTES,
     DEFAULT_TIMEOUT,
     async_deadline,
+    failed,
     store_errors,
     timed_out,
 )
+from ..batch import ReadBatch
 from .format import FileFormat
 from .io import Files
 
@@ -220,12 +224,30 @@ class AsyncFileStore(_FileStoreBase):
         async with async_deadline(self._name, self.timeout):
             return await asyncio.to_thread(function, *args)
 
+    @functools.cached_property
+    def _reads(self) -> ReadBatch:
+        def wrap(error: BaseException) -> BaseException:
+            if isinstance(error, TimeoutError):
+                return timed_out(self._name, self.timeout)
+            return error if isinstance(error, SessionError) else failed(self._name, error)
+
+        async def each(keys: list[Any]) -> list[Any]:
+            return await asyncio.to_thread(self._files.get_each, [sid for sid, _ in keys])
+
+        return ReadBatch(each, wrap, self.timeout)
+
     async def get(self, sid: str) -> Session | None:
-        """See :meth:`FileStore.get`."""
+        """See :meth:`FileStore.get`. The reads of one event-loop turn go to the worker
+        thread together, one hop for all of them (:mod:`..batch`)."""
         if not self.format.reachable_id(sid):
             logger.debug("%s: session id refused as a file name", self._name)
             return None
-        return await self._call(self._files.get, sid)
+        found = await self._reads.get((sid, object()))  # one key per reader: its own object
+        if isinstance(found, SessionError):
+            raise found
+        if isinstance(found, Exception):
+            raise failed(self._name, found) from found
+        return found  # type: ignore[no-any-return]
 
     async def set(self, sid: str, session: Session) -> None:
         """See :meth:`FileStore.set`."""

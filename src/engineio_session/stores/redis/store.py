@@ -31,7 +31,7 @@ from ..base import (
     store_errors,
     timed_out,
 )
-from .batch import ReadBatch
+from ..batch import ReadBatch
 from .client import bounded_async_client, bounded_client, is_cluster
 from .format import TTL, RedisFormat
 from .notify import AsyncSessionEnds, SessionEnds, subscribe_plan

@@ -1,9 +1,9 @@
 """Reads of one event-loop tick, coalesced into one round trip.
 
 Many handshakes arrive together under load; each asks for its own session. Rather than one
-redis-py GET each (a round trip and redis-py's per-command work), every ``get`` made during
-one turn of the event loop waits on a future, and at the next turn one MGET asks for all of
-their keys at once::
+call each (a redis-py GET and its round trip, a worker-thread hop for a file), every ``get``
+made during one turn of the event loop waits on a future, and at the next turn one call
+asks for all of their keys at once (an MGET; one thread hop for every file)::
 
     batch = ReadBatch(lambda keys: client.mget(keys))
     first, second = await asyncio.gather(batch.get(b"sess:a"), batch.get(b"sess:b"))  # one MGET
@@ -16,12 +16,13 @@ round trip for all of its readers (a timer for each would cost more than the rea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 __all__ = ["ReadBatch"]
 
-Fetch = Callable[[list[bytes]], Awaitable[list[Any]]]
+Key = Hashable
+Fetch = Callable[[list[Any]], Awaitable[list[Any]]]
 
 
 class ReadBatch:
@@ -38,10 +39,10 @@ class ReadBatch:
         #: seconds the round trip may take; past it every reader gets the wrapped TimeoutError
         self._timeout = timeout
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._waiting: dict[bytes, list[asyncio.Future[Any]]] | None = None
+        self._waiting: dict[Key, list[asyncio.Future[Any]]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def get(self, key: bytes) -> asyncio.Future[Any]:
+    def get(self, key: Key) -> asyncio.Future[Any]:
         """A future of the value under ``key``, read at the next turn of the loop."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
@@ -53,14 +54,14 @@ class ReadBatch:
         waiting.setdefault(key, []).append(future)
         return future
 
-    def _flush(self, waiting: dict[bytes, list[asyncio.Future[Any]]]) -> None:
+    def _flush(self, waiting: dict[Key, list[asyncio.Future[Any]]]) -> None:
         if self._waiting is waiting:
             self._waiting = None
         task = asyncio.ensure_future(self._read(waiting))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _read(self, waiting: dict[bytes, list[asyncio.Future[Any]]]) -> None:
+    async def _read(self, waiting: dict[Key, list[asyncio.Future[Any]]]) -> None:
         keys = [key for key, futures in waiting.items() if not all(f.done() for f in futures)]
         if not keys:
             return  # every reader gave up (timed out, cancelled) before the turn came
