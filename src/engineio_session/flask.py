@@ -67,7 +67,14 @@ class ExpressSession(LiveSession, SessionMixin):
 
     @property
     def modified(self) -> bool:
-        return bool(getattr(self, "forced", False)) or super().modified
+        """Whether it needs saving: set to True, or its data changed since it was loaded or
+        last saved (a session never stored: since it was made, empty)."""
+        if getattr(self, "forced", False):
+            return True
+        cycle = getattr(self, "cycle", None)
+        if self.is_new and cycle is not None:
+            return bool(cycle.original_hash != self.hash())
+        return super().modified
 
     @modified.setter
     def modified(self, value: bool) -> None:
