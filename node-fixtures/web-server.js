@@ -20,6 +20,7 @@
 //                      this request's Cookie header (another app acting on the same session
 //                      while this request runs), then answer
 //   POST /update-fail  merge the body, then throw (Express's error handler answers 500)
+//   POST /save         {before, after}: merge `before`, req.session.save(), merge `after`
 //   POST /logout       req.session.destroy()
 //   POST /unset        req.session = null (what `unset` acts on)
 //   GET  /touch        req.session.touch()
@@ -74,6 +75,14 @@ function mount (backend, options, secret) {
   router.post('/update-fail', (req, res) => {
     for (const [key, value] of Object.entries(req.body || {})) req.session[key] = value
     throw new Error('the route failed')
+  })
+  router.post('/save', (req, res, next) => {
+    Object.assign(req.session, req.body.before || {})
+    req.session.save((err) => {
+      if (err) return next(err)
+      Object.assign(req.session, req.body.after || {})
+      res.json({ id: req.sessionID })
+    })
   })
   router.post('/logout', (req, res, next) => {
     req.session.destroy((err) => err ? next(err) : res.json({ ok: true }))

@@ -19,6 +19,7 @@ the routes of node-fixtures/web-server.js, so a test runs one request sequence o
     POST /update-then  {set, then, body?}: merge ``set``, then POST ``body`` to the URL
                        ``then`` with this request's Cookie (another app acting meanwhile)
     POST /update-fail  merge the body, then raise (the framework answers 500)
+    POST /save         {before, after}: merge ``before``, save the session, merge ``after``
     POST /logout       destroy the session
     POST /unset        drop the session (what ``unset`` acts on; not in Flask: 501)
     GET  /touch        reset the cookie's max age
@@ -115,6 +116,13 @@ def _starlette_routes() -> list[Any]:
         request.session.update(await request.json())
         raise RuntimeError("the route failed")
 
+    async def save(request: Request) -> JSONResponse:
+        body = await request.json()
+        request.session.update(body.get("before") or {})
+        await request.session.save()
+        request.session.update(body.get("after") or {})
+        return JSONResponse({"id": request.session.id})
+
     async def logout(request: Request) -> JSONResponse:
         await request.session.destroy()
         return JSONResponse({"ok": True})
@@ -132,6 +140,7 @@ def _starlette_routes() -> list[Any]:
         Route("/update", update, methods=["POST"]),
         Route("/update-then", update_then, methods=["POST"]),
         Route("/update-fail", update_fail, methods=["POST"]),
+        Route("/save", save, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
         Route("/unset", unset, methods=["POST"]),
         Route("/touch", touch),
@@ -219,6 +228,14 @@ def _flask_app(app: dict[str, Any], store: Any, secret: Any, mode: str) -> Any:
     def update_fail() -> Any:
         session.update(flask.request.get_json())
         raise RuntimeError("the route failed")
+
+    @application.post("/save")
+    def save() -> Any:
+        body = flask.request.get_json()
+        session.update(body.get("before") or {})
+        session.save()
+        session.update(body.get("after") or {})
+        return {"id": session.id}
 
     @application.post("/logout")
     def logout() -> Any:
@@ -320,6 +337,10 @@ def _wsgi_app(store: Any, secret: Any, options: dict[str, Any]) -> Any:
         elif route == "/update-fail":
             session.update(body)
             raise RuntimeError("the route failed")
+        elif route == "/save":
+            session.update(body.get("before") or {})
+            session.save()
+            session.update(body.get("after") or {})
         elif route == "/logout":
             session.destroy()
         elif route == "/unset":
