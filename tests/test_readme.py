@@ -39,7 +39,7 @@ BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
 #: README sections whose blocks a test of their own runs
 OWN_TESTS = {
     "Sessions in the cookie": "tests/test_readme_cookie_session.py",
-    "HTTP routes": "tests/test_readme_web.py",
+    "The Python web side": "tests/test_readme_web.py",
 }
 
 

@@ -22,9 +22,10 @@ only if the route changed it; a changed session is saved when the response is ma
 this side's changes applied to what the store holds now. ``session.destroy()`` logs out.
 
 Beside Flask-SocketIO: ``SocketIO(app, manage_session=False)`` leaves ``flask.session`` to
-this interface (opened from the store for each event; an event handler saves with
-``session.save()``), and ``attach(socketio.server, store=..., secret=...)`` gives the
-Socket.IO handlers the ``session`` event and ``sessions.get(sid)``.
+this interface: in each event handler it is opened from the store with the handshake's
+cookie, and Flask-SocketIO saves it after an event that changed it (through
+``save_session``, as at the end of a request), and ``attach(socketio.server, store=...,
+secret=...)`` gives the Socket.IO handlers the ``session`` event and ``sessions.get(sid)``.
 
 Flask's own session flags map onto express-session's: ``session.modified = True`` forces a
 save (as changing it would); ``session.permanent`` is whether the cookie has a max age
@@ -67,7 +68,14 @@ class ExpressSession(LiveSession, SessionMixin):
 
     @property
     def modified(self) -> bool:
-        return bool(getattr(self, "forced", False)) or super().modified
+        """Whether it needs saving: set to True, or its data changed since it was loaded or
+        last saved (a session never stored: since it was made, empty)."""
+        if getattr(self, "forced", False):
+            return True
+        cycle = getattr(self, "cycle", None)
+        if self.is_new and cycle is not None:
+            return bool(cycle.original_hash != self.hash())
+        return super().modified
 
     @modified.setter
     def modified(self, value: bool) -> None:

@@ -211,6 +211,8 @@ class RequestCycle:
         return bool(self.original_id == session.id and saved == session.hash())
 
     def _should_save(self, session: Any) -> bool:
+        if getattr(session, "forced", False):  # Flask's session.modified = True: saved
+            return True
         if (
             not self.options.save_uninitialized
             and self.saved_hash is None
