@@ -33,12 +33,11 @@ through untouched, so the same middleware can wrap an app that mounts a
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Unpack
 
 from .drive import arun
-from .http_session import HttpSessionOptions, Request, RequestCycle, Unset
-from .signature import Secrets
+from .http_session import HttpSessionKeywords, HttpSessionOptions, Request, RequestCycle
 
 __all__ = ["SessionMiddleware"]
 
@@ -67,15 +66,8 @@ class SessionMiddleware:
         app: ASGIApp,
         *,
         store: Any,
-        secret: Secrets,
-        name: str = "connect.sid",
-        cookie: Mapping[str, Any] | None = None,
-        rolling: bool = False,
-        resave: bool = False,
-        save_uninitialized: bool = False,
-        unset: Unset = "keep",
-        proxy: bool | None = None,
         realtime_paths: Sequence[str] = REALTIME_PATHS,
+        **options: Unpack[HttpSessionKeywords],
     ) -> None:
         if not inspect.iscoroutinefunction(getattr(store, "get", None)):
             raise TypeError(
@@ -84,16 +76,7 @@ class SessionMiddleware:
             )
         self.app = app
         self.store = store
-        self.options = HttpSessionOptions(
-            secret=secret,
-            name=name,
-            cookie=cookie,
-            rolling=rolling,
-            resave=resave,
-            save_uninitialized=save_uninitialized,
-            unset=unset,
-            proxy=proxy,
-        )
+        self.options = HttpSessionOptions(**options)
         self.realtime_paths = tuple(realtime_paths)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -35,16 +35,14 @@ store has never held.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from flask.sessions import SessionInterface, SessionMixin
 
 from .drive import run
-from .http_session import RequestCycle, Unset
+from .http_session import HttpSessionKeywords, HttpSessionOptions, RequestCycle
 from .live import LiveSession
-from .signature import Secrets
-from .wsgi import check_sync_store, options_of, request_of
+from .wsgi import check_sync_store, request_of
 
 __all__ = ["ExpressSession", "ExpressSessionInterface"]
 
@@ -91,27 +89,11 @@ class ExpressSessionInterface(SessionInterface):
         self,
         *,
         store: Any,
-        secret: Secrets,
-        name: str = "connect.sid",
-        cookie: Mapping[str, Any] | None = None,
-        rolling: bool = False,
-        resave: bool = False,
-        save_uninitialized: bool = False,
-        unset: Unset = "keep",
-        proxy: bool | None = None,
+        **options: Unpack[HttpSessionKeywords],
     ) -> None:
         check_sync_store(store)
         self.store = store
-        self.options = options_of(
-            secret,
-            name=name,
-            cookie=cookie,
-            rolling=rolling,
-            resave=resave,
-            save_uninitialized=save_uninitialized,
-            unset=unset,
-            proxy=proxy,
-        )
+        self.options = HttpSessionOptions(**options)
 
     def open_session(self, app: Any, request: Any) -> ExpressSession | None:
         cycle = RequestCycle(self.options, self.store, request_of(request.environ))

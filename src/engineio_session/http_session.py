@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, Required, TypedDict
 
 from .cookies import find_cookie
 from .drive import Call, Plan
@@ -43,9 +43,23 @@ from .options import COOKIE_OPTIONS, MAX_COOKIE_HEADER, MAX_COOKIE_VALUE
 from .session import Session
 from .signature import Secrets, as_signer
 
-__all__ = ["HttpSessionOptions", "Request", "RequestCycle"]
+__all__ = ["HttpSessionKeywords", "HttpSessionOptions", "Request", "RequestCycle"]
 
 Unset = Literal["keep", "destroy"]
+
+
+class HttpSessionKeywords(TypedDict, total=False):
+    """The options every web shell (ASGI, WSGI, Flask) passes on to
+    :class:`HttpSessionOptions`, with their types, so each shell names them once."""
+
+    secret: Required[Secrets]
+    name: NotRequired[str]
+    cookie: NotRequired[Mapping[str, Any] | None]
+    rolling: NotRequired[bool]
+    resave: NotRequired[bool]
+    save_uninitialized: NotRequired[bool]
+    unset: NotRequired[Unset]
+    proxy: NotRequired[bool | None]
 
 
 class HttpSessionOptions:

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 from .core import ENVIRON_SESSION
 from .drive import run
-from .http_session import HttpSessionOptions, Request, RequestCycle, Unset
-from .signature import Secrets
+from .http_session import HttpSessionKeywords, HttpSessionOptions, Request, RequestCycle
 
 __all__ = ["SessionMiddleware", "request_of"]
 
@@ -56,10 +55,6 @@ def check_sync_store(store: Any) -> None:
         )
 
 
-def options_of(secret: Secrets, **options: Any) -> HttpSessionOptions:
-    return HttpSessionOptions(secret=secret, **options)
-
-
 class SessionMiddleware:
     """WSGI middleware: express-session's semantics, the session in
     ``environ["engineio_session.session"]``."""
@@ -69,29 +64,13 @@ class SessionMiddleware:
         app: WSGIApp,
         *,
         store: Any,
-        secret: Secrets,
-        name: str = "connect.sid",
-        cookie: Mapping[str, Any] | None = None,
-        rolling: bool = False,
-        resave: bool = False,
-        save_uninitialized: bool = False,
-        unset: Unset = "keep",
-        proxy: bool | None = None,
         realtime_paths: Sequence[str] = REALTIME_PATHS,
+        **options: Unpack[HttpSessionKeywords],
     ) -> None:
         check_sync_store(store)
         self.app = app
         self.store = store
-        self.options = options_of(
-            secret,
-            name=name,
-            cookie=cookie,
-            rolling=rolling,
-            resave=resave,
-            save_uninitialized=save_uninitialized,
-            unset=unset,
-            proxy=proxy,
-        )
+        self.options = HttpSessionOptions(**options)
         self.realtime_paths = tuple(realtime_paths)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
