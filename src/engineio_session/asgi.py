@@ -25,6 +25,10 @@ side's changes, applied to what the store holds now: the Node app's changes stay
 touched; ``rolling``, ``resave``, ``unset`` and the cookie options are express-session's
 (:mod:`engineio_session.http_session`). ``await request.session.destroy()`` logs out.
 
+A WebSocket route (Starlette's ``websocket.session``) gets the stored session too, but
+the middleware saves nothing for it, as Starlette's own ``SessionMiddleware``: ``await
+websocket.session.save()`` writes a change back.
+
 Realtime paths (``/socket.io/`` and ``/engine.io/`` by default: ``realtime_paths``) go
 through untouched, so the same middleware can wrap an app that mounts a
 ``socketio.ASGIApp``: ``attach()`` reads the handshake's session there.
@@ -81,18 +85,25 @@ class SessionMiddleware:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope.get("path", "")
-        if scope.get("type") != "http" or path.startswith(self.realtime_paths):
+        kind = scope.get("type")
+        if kind not in ("http", "websocket") or path.startswith(self.realtime_paths):
             await self.app(scope, receive, send)
             return
         headers = scope.get("headers") or ()
         request = Request(
             _header(headers, b"cookie", "; "),
             path,
-            encrypted=scope.get("scheme") == "https",
+            encrypted=scope.get("scheme") in ("https", "wss"),
             forwarded_proto=_header(headers, b"x-forwarded-proto", ","),
         )
         cycle = RequestCycle(self.options, self.store, request)
         scope["session"] = await arun(cycle.begin())
+        if kind == "websocket":
+            # as Starlette's own SessionMiddleware: the session is read, never saved by the
+            # middleware (a WebSocket has no response to carry a cookie); a route that
+            # changes it calls ``await websocket.session.save()``
+            await self.app(scope, receive, send)
+            return
 
         async def send_with_session(message: dict[str, Any]) -> None:
             if message.get("type") == "http.response.start":
