@@ -79,9 +79,14 @@ class SessionMiddleware:
         cycle = RequestCycle(self.options, self.store, request_of(environ))
         environ[ENVIRON_SESSION] = run(cycle.begin())
 
+        finished: list[list[str]] = []
+
         def start(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
-            cookies = run(cycle.finish(environ.get(ENVIRON_SESSION)))
-            headers = [*headers, *(("Set-Cookie", value) for value in cookies)]
+            # PEP 3333: an app may call start_response again (with exc_info) to replace the
+            # headers of an error; the session is saved once, its cookie sent on either
+            if not finished:
+                finished.append(run(cycle.finish(environ.get(ENVIRON_SESSION))))
+            headers = [*headers, *(("Set-Cookie", value) for value in finished[0])]
             return start_response(status, headers, *exc_info)
 
         return self.app(environ, start)
