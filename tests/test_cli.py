@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -229,3 +230,28 @@ def test_several_pairs_need_a_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "--name" in err
     code, out, _ = run(capsys, "decode", header, "--key", "k", "--name", "b", "--json")
     assert code == 0 and json.loads(out)["session"] == {"n": 2}
+
+
+def test_an_id_that_starts_with_a_dash_goes_after_double_dash(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    sid = "-" + SID[1:]  # uid-safe ids are base64url: one in 64 starts with "-"
+    store = FileStore(tmp_path)
+    store.set(sid, Session.new(sid, max_age=3_600_000))
+    code, out, _ = run(capsys, "show", "--store", tmp_path.as_uri(), "--json", "--", sid)
+    assert code == 0 and json.loads(out)["id"] == sid
+    assert run(capsys, "sign", "--secret", "k", "--", sid)[1].startswith("s:-")
+    assert run(capsys, "sign", "--secret", "k", sid)[0] == 2  # taken for an option
+    assert "after --" in run(capsys, "--help")[1]
+
+
+def test_main_leaves_the_library_s_log_level_as_it_was(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    logger = logging.getLogger("engineio_session")
+    logger.setLevel(logging.INFO)
+    try:
+        run(capsys, "sign", SID, "--secret", "k")
+        assert logger.level == logging.INFO
+    finally:
+        logger.setLevel(logging.NOTSET)

@@ -401,7 +401,8 @@ def parser() -> argparse.ArgumentParser:
         prog="engineio-session",
         description="Decode express-session cookies and show the sessions Node stored.",
         epilog=f"Secrets: --secret (repeat for rotation, newest first) or ${SECRET_ENV}; "
-        f"cookie-session keys: --key or ${KEYS_ENV}.",
+        f"cookie-session keys: --key or ${KEYS_ENV}. An id or cookie that starts with '-' "
+        "goes after --: engineio-session show --store URL -- -Xy...",
     )
     root.add_argument("--version", action="version", version=_version.__version__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -454,17 +455,24 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     # the store's own warnings repeat what the command prints: keep stderr to the point
-    logging.getLogger("engineio_session").setLevel(logging.ERROR)
+    # (for this run only: main() called from a program leaves its logging as it was)
+    logger = logging.getLogger("engineio_session")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return _main(argv)
+    finally:
+        logger.setLevel(level)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         args = parser().parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0) if exit_.code in (0, None) else USAGE
     try:
         code: int = args.run(args)
-    except UsageError as error:
-        print(f"engineio-session: {error}", file=sys.stderr)
-        return USAGE
-    except SessionError as error:
+    except (UsageError, SessionError) as error:
         print(f"engineio-session: {error}", file=sys.stderr)
         return USAGE
     return code
