@@ -800,3 +800,42 @@ def test_no_write_brings_back_a_deleted_file(tmp_path: Path) -> None:
     store.set("abc", mine)
     assert store.replace("abc", mine) is False
     assert sorted(os.listdir(tmp_path)) == []  # no session, and no temporary file left
+
+
+def test_threads_changing_one_session_take_turns(tmp_path: Path) -> None:
+    """Two threads of one process saving the same session wait for each other: the second
+    update starts only once the first is written, so neither has to build again (racing,
+    one could lose every compare to the other and give up with "kept changing")."""
+    store = FileStore(tmp_path)
+    store.set("abc", Session.new("abc", max_age=60_000))
+    tabs = [store.get("abc"), store.get("abc")]
+    assert tabs[0] is not None and tabs[1] is not None
+    tabs[0]["a"] = 1
+    tabs[1]["b"] = 2
+    files = store._files
+    real_swap = files._swap
+    first_in_swap = threading.Event()
+    release_first = threading.Event()
+    swaps: list[bytes] = []
+
+    def swap(sid: str, data: bytes, expected: Any) -> Any:
+        swaps.append(data)
+        if len(swaps) == 1:  # the first update, paused between its read and its write
+            first_in_swap.set()
+            release_first.wait(5)
+        return real_swap(sid, data, expected)
+
+    files._swap = swap  # type: ignore[method-assign]
+    first = threading.Thread(target=store.update, args=("abc", Changes.of(tabs[0])), name="first")
+    second = threading.Thread(target=store.update, args=("abc", Changes.of(tabs[1])), name="second")
+    first.start()
+    assert first_in_swap.wait(5)
+    second.start()
+    second.join(0.3)
+    assert second.is_alive(), "the second update did not wait for the first"
+    release_first.set()
+    first.join(5)
+    second.join(5)
+    assert len(swaps) == 2  # one swap each: nobody had to build again
+    stored = store.get("abc")
+    assert stored is not None and (stored["a"], stored["b"]) == (1, 2)

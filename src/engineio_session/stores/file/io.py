@@ -109,6 +109,9 @@ WRITTEN, CHANGED, GONE = "written", "changed", "gone"
 
 #: a write back reads again when the file changed between its read and its rename
 UPDATE_ATTEMPTS = 16
+#: how many locks serialize this process's read-change-write cycles, a session id hashed to
+#: one of them (bounded, unlike a lock per id)
+REWRITE_STRIPES = 64
 
 
 class Files:
@@ -118,6 +121,10 @@ class Files:
         self.fmt = fmt
         self._extension = utf8(fmt.file_extension)
         self._threads = threading.Lock()
+        #: two threads of this process changing one session wait for each other instead of
+        #: racing: racing, one could lose every compare to the other and give up ("kept
+        #: changing") though nothing outside this process wrote
+        self._rewrites = tuple(threading.Lock() for _ in range(REWRITE_STRIPES))
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -252,6 +259,12 @@ class Files:
         ``__lastAccess`` (helpers.set does on every write) and put it in place, where the
         file still holds what was read; if it changed meanwhile, build again on what it
         held. None when there is no file."""
+        with self._rewrites[hash(sid) % REWRITE_STRIPES]:
+            return self._rewrite_locked(sid, build)
+
+    def _rewrite_locked(
+        self, sid: str, build: Callable[[Session], Session | None]
+    ) -> Session | None:
         base = _read(self.fmt.file_path(sid))
         expected = base
         for _ in range(UPDATE_ATTEMPTS):
