@@ -307,7 +307,16 @@ class Session(MutableMapping[str, Any]):
     (32, 3600000, {'user': 'ada'})
     """
 
-    __slots__ = ("_baseline", "_items", "_loaded_hash", "_origin", "_rest", "cookie", "id")
+    __slots__ = (
+        "_baseline",
+        "_items",
+        "_loaded_hash",
+        "_origin",
+        "_parse",
+        "_rest",
+        "cookie",
+        "id",
+    )
 
     def __init__(
         self, sid: str, cookie: Cookie | None = None, data: Mapping[str, Any] | None = None
@@ -320,7 +329,10 @@ class Session(MutableMapping[str, Any]):
         #: where the data after the cookie starts in the stored text (0: parse it all)
         self._rest = 0
         self._loaded_hash: str | None = ""
-        self._baseline: tuple[str, Callable[[str], Any]] | None = None
+        #: the stored text (None: never stored) and how it parses; two slots, not a tuple
+        #: (a tuple holding a function stays tracked by the collector for the session's life)
+        self._baseline: str | None = None
+        self._parse: Callable[[str], Any] = jsjson.loads
         if data:
             self.update(data)
 
@@ -334,7 +346,7 @@ class Session(MutableMapping[str, Any]):
     def _parse_data(self) -> dict[str, Any]:
         """The data of a session loaded lazily: its stored text parsed on first use."""
         assert self._baseline is not None
-        text, parse = self._baseline
+        text, parse = self._baseline, self._parse
         rest = self._rest
         try:
             if rest:  # the text after the cookie (",..."): the cookie is not parsed twice
@@ -403,7 +415,8 @@ class Session(MutableMapping[str, Any]):
             session.mark_saved()
         else:
             session._loaded_hash = None
-            session._baseline = (text, parse)
+            session._baseline = text
+            session._parse = parse
         return session
 
     @classmethod
@@ -427,7 +440,8 @@ class Session(MutableMapping[str, Any]):
         session._origin = origin
         session._rest = rest
         session._loaded_hash = None
-        session._baseline = (text, parse)
+        session._baseline = text
+        session._parse = parse
         return session
 
     def to_json(self) -> dict[str, Any]:
@@ -465,13 +479,13 @@ class Session(MutableMapping[str, Any]):
         """
         if self._baseline is None:
             return None
-        text, parse = self._baseline
-        loaded = parse(text)
+        loaded = self._parse(self._baseline)
         return loaded if isinstance(loaded, dict) else dict(loaded)
 
     def mark_saved(self) -> None:
         """The session as it is now is what the store holds: the new baseline."""
-        self._baseline = (jsjson.dumps(self.to_json(), name="session"), jsjson.loads)
+        self._baseline = jsjson.dumps(self.to_json(), name="session")
+        self._parse = jsjson.loads
         self._loaded_hash = None
 
     def copy_from(self, other: Session) -> None:
@@ -483,6 +497,7 @@ class Session(MutableMapping[str, Any]):
         self._rest = other._rest
         self._loaded_hash = other._loaded_hash
         self._baseline = other._baseline
+        self._parse = other._parse
 
     @property
     def modified(self) -> bool:

@@ -261,38 +261,50 @@ def wrap_handle_request(eio: Any, header: str | None) -> None:
         key = _handler()
         _EXCHANGES[key] = exchange
         try:
-            return await original(scope, receive, _asgi_send(scope, send, exchange))
+            return await original(scope, receive, _SessionSend(scope, send, exchange))
         finally:
             del _EXCHANGES[key]
 
     eio.handle_request = handle_asgi
 
 
-def _asgi_send(scope: dict[str, Any], send: Any, exchange: Exchange) -> Any:
-    can_401 = scope.get("type") == "websocket" and "websocket.http.response" in (
-        scope.get("extensions") or {}
-    )
+class _SessionSend:
+    """The ASGI ``send`` of a handshake: marks the exchange sent at the response's start,
+    adds the Set-Cookie values the core decided, and turns a rejected websocket's close
+    into a 401 where the server offers ``websocket.http.response``. One slotted object per
+    request (a closure would be a function, its cells and their tuple: more for the
+    collector to track on every handshake in flight)."""
 
-    async def send_with_session(message: dict[str, Any]) -> Any:
+    __slots__ = ("can_401", "exchange", "send")
+
+    def __init__(self, scope: dict[str, Any], send: Any, exchange: Exchange) -> None:
+        self.send = send
+        self.exchange = exchange
+        self.can_401 = scope.get("type") == "websocket" and "websocket.http.response" in (
+            scope.get("extensions") or {}
+        )
+
+    async def __call__(self, message: dict[str, Any]) -> Any:
+        exchange = self.exchange
         kind = message.get("type")
         if kind in ("http.response.start", "websocket.accept", "websocket.close"):
             exchange.sent = True
         if exchange.set_cookie and kind in ("http.response.start", "websocket.accept"):
             cookies = [(b"set-cookie", c.encode("latin-1")) for c in exchange.set_cookie]
             message = {**message, "headers": [*message.get("headers", []), *cookies]}
-        elif kind == "websocket.close" and exchange.rejected and can_401:
+        elif kind == "websocket.close" and exchange.rejected and self.can_401:
             exchange.rejected = False  # once: the pre-accept close is the rejection
-            await send(
+            await self.send(
                 {
                     "type": "websocket.http.response.start",
                     "status": 401,
                     "headers": [(b"content-type", b"application/json")],
                 }
             )
-            return await send({"type": "websocket.http.response.body", "body": b'"Unauthorized"'})
-        return await send(message)
-
-    return send_with_session
+            return await self.send(
+                {"type": "websocket.http.response.body", "body": b'"Unauthorized"'}
+            )
+        return await self.send(message)
 
 
 # --- closing -------------------------------------------------------------------------------
