@@ -37,10 +37,13 @@ function data (n) {
 
 function save (store, n) {
   const sid = uid.sync(24) // express-session's genid
-  // the shape express-session's store.createSession / generate gives a request's session
+  // the shape a logged-in user's session has in express-session: store.generate makes
+  // `new Session(req)` and sets its cookie first (express-session index.js), then the
+  // application (passport, ...) adds its data, so the stored JSON starts with "cookie"
   const req = { sessionID: sid, sessionStore: store }
-  const sess = new session.Session(req, data(n))
+  const sess = new session.Session(req)
   sess.cookie = new session.Cookie({ maxAge: 86400000, httpOnly: true, path: '/' })
+  Object.assign(sess, data(n))
   return new Promise((resolve, reject) => {
     sess.save((err) => err ? reject(err) : resolve(sid))
   })

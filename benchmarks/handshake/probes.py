@@ -6,6 +6,9 @@
   decoding, no Session, no ``session`` event (the floor of today's design).
 - ``mget``: the same, the GETs of the handshakes that wait in the same event-loop turn
   sent as one MGET (:class:`Coalescer`): the idea of issue 10, measured before it is built.
+- ``mget-hold``: ``mget``, and the value parsed (``json.loads``) and held for the life of
+  the connection (:data:`HELD`, released at disconnect), as a connection holds its session:
+  what keeping a parsed session per connection costs the collector, with no attach at all.
 
 Each counts ``loaded`` when the value it read is a stored session, so the benchmark's checks
 hold for them as for ``attach``.
@@ -14,7 +17,11 @@ hold for them as for ``attach``.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
+
+#: the sessions ``mget-hold`` holds, by Engine.IO sid (the server's disconnect releases them)
+HELD: dict[str, Any] = {}
 
 
 class Coalescer:
@@ -59,7 +66,8 @@ def connect_probe(config: dict[str, Any], count: Any) -> Any:
     client = redis.asyncio.Redis.from_url(config["redis_url"])
     prefix = config["prefix"]
     secret = config["secret"]
-    coalescer = Coalescer(client) if config["probe"] == "mget" else None
+    coalescer = Coalescer(client) if config["probe"] in ("mget", "mget-hold") else None
+    hold = config["probe"] == "mget-hold"
 
     async def connect(sid: str, environ: dict[str, Any]) -> None:
         count("connections")
@@ -68,6 +76,9 @@ def connect_probe(config: dict[str, Any], count: Any) -> Any:
             return
         key = prefix + session_id
         raw = await (coalescer.get(key) if coalescer is not None else client.get(key))
+        if hold and raw is not None:
+            HELD[sid] = json.loads(raw)
+            raw = b'"passport"' if "passport" in HELD[sid] else b""
         if raw is not None and b'"passport"' in raw:
             count("sessions")
             count("loaded")

@@ -36,8 +36,9 @@ session server loaded a session on every one of them.
 Probes (benchmarks/handshake/probes.py), beside them: the plain ASGI server whose
 ``connect`` handler verifies the cookie and awaits one ``redis.asyncio`` GET of the
 session's key (no decoding, no Session, no event: the floor of one round trip per
-handshake), and the same with the GETs of one event-loop turn sent as one MGET (the
-coalescing issue 10 proposes, measured before it is built).
+handshake), the same with the GETs of one event-loop turn sent as one MGET (the
+coalescing issue 10 proposes, measured before it is built), and that MGET probe with each
+session parsed and held by its connection (what holding a session costs the collector).
 
 Each row also gives the server's CPU time per handshake (user + system of the server
 process, from its own stats: steadier than the rate on a shared machine) and, for the
@@ -136,6 +137,14 @@ PROBES = [
         "probe: the same, the GETs of one event-loop turn sent as one MGET",
         "python",
         {**PROBE, "probe": "mget"},
+        plain="asgi",
+        loads=True,
+    ),
+    Spec(
+        "asgi-mget-hold",
+        "probe: the same, each session parsed (json.loads) and held by its connection",
+        "python",
+        {**PROBE, "probe": "mget-hold"},
         plain="asgi",
         loads=True,
     ),
@@ -254,6 +263,18 @@ def measure(
         "cpu_us": (after["cpu"] - before["cpu"]) / counted * 1e6,
         # Node's stats have no gc: its collector runs on threads of its own, partly
         "gc_us": (after.get("gc", 0.0) - before.get("gc", 0.0)) / counted * 1e6,
+        # per generation: [collections, µs] per 1,000 handshakes
+        "gc_by_generation": [
+            [
+                (later[0] - earlier[0]) / counted * 1000,
+                (later[1] - earlier[1]) / counted * 1e9,
+            ]
+            for earlier, later in zip(
+                before.get("gc_by_generation", [[0, 0.0]] * 3),
+                after.get("gc_by_generation", [[0, 0.0]] * 3),
+                strict=True,
+            )
+        ],
         "sockets_open": after.get("sockets", after.get("clients")),
         "rss_mb": after["rss"] / 2**20,
     }
@@ -368,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"  round {round_} {spec.key}: {measured['rate']:,.0f}/s "
                     f"(p50 {measured['latency_p50_ms']:.1f} ms, p99 "
                     f"{measured['latency_p99_ms']:.1f} ms, {measured['cpu_us']:.0f} µs CPU "
-                    f"of which {measured['gc_us']:.0f} µs GC, "
+                    f"of which {measured['gc_us']:.0f} µs GC "
+                    f"({measured['gc_by_generation'][2][0]:.1f} full collections per 1,000), "
                     f"{measured['sockets_open']:,} "
                     f"sockets, {measured['rss_mb']:.0f} MB)",
                     flush=True,
@@ -403,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
             "asgi-file",
             "asgi-get",
             "asgi-mget",
+            "asgi-mget-hold",
             "werkzeug",
             "werkzeug-redis",
         )

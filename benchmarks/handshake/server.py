@@ -16,8 +16,8 @@ config (every key optional but ``mode``):
   and a ``session`` handler;
 - ``ping_interval``, ``ping_timeout`` (seconds), ``reload``, ``auto_save`` (``attach``'s
   options), ``modify``: the ``session`` handler changes the session (for ``auto_save``);
-- ``probe`` (ASGI, no store): ``"get"`` or ``"mget"``, a ``connect`` handler that reads the
-  session's key itself (benchmarks/handshake/probes.py).
+- ``probe`` (ASGI, no store): ``"get"``, ``"mget"`` or ``"mget-hold"``, a ``connect``
+  handler that reads the session's key itself (benchmarks/handshake/probes.py).
 
 Every server has a ``connect`` handler, a ``message`` handler that sends the message back
 and a ``disconnect`` handler. It prints ``{"port": N}`` once it listens, and serves until
@@ -52,6 +52,8 @@ class Stats:
     def __init__(self, eio: Any) -> None:
         self.eio = eio
         self.gc_seconds = 0.0  # time in the cyclic garbage collector
+        #: collections and seconds per generation (0, 1, 2)
+        self.gc_by_generation = [[0, 0.0], [0, 0.0], [0, 0.0]]
         self._gc_started = 0.0
         gc.callbacks.append(self._gc)
         self.lock = threading.Lock()
@@ -68,7 +70,11 @@ class Stats:
         if phase == "start":
             self._gc_started = time.perf_counter()
         else:
-            self.gc_seconds += time.perf_counter() - self._gc_started
+            seconds = time.perf_counter() - self._gc_started
+            self.gc_seconds += seconds
+            generation = self.gc_by_generation[info["generation"]]
+            generation[0] += 1
+            generation[1] += seconds
 
     def add(self, name: str) -> None:
         with self.lock:
@@ -96,6 +102,7 @@ class Stats:
             "rss": rss,
             "cpu": times.user + times.system,
             "gc": self.gc_seconds,
+            "gc_by_generation": self.gc_by_generation,
             "pid": os.getpid(),
         }
         return json.dumps(answer).encode()
@@ -166,6 +173,10 @@ def async_app(config: dict[str, Any]) -> tuple[Any, Stats]:
     @eio.on("disconnect")
     async def disconnect(sid: str, reason: Any) -> None:
         stats.seen.pop(sid, None)
+        if config.get("probe"):
+            from .probes import HELD
+
+            HELD.pop(sid, None)
 
     if store is not None:
 
