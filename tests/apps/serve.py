@@ -412,6 +412,12 @@ def serve(config: dict[str, Any]) -> None:
     for path, kind, server in servers:
         wrapper = engineio.WSGIApp if kind == "engineio" else socketio.WSGIApp
         wsgi = wrapper(server, wsgi, **_path_option(kind, path))
+    serve_wsgi_app(mode, wsgi)
+
+
+def serve_wsgi_app(mode: str, wsgi: Any) -> None:
+    """Serve ``wsgi`` on a free port in ``mode`` (threading: werkzeug; eventlet; gevent with
+    gevent-websocket), announce the port, and serve until killed."""
     if mode == "threading":
         from werkzeug.serving import make_server
 

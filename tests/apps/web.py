@@ -42,7 +42,7 @@ import sys
 import urllib.request
 from typing import Any
 
-from tests.apps.serve import _announce, _listen, _mode_setup
+from tests.apps.serve import _announce, _listen, _mode_setup, serve_wsgi_app
 
 
 def post(url: str, cookie: str | None, body: Any) -> int:
@@ -373,30 +373,7 @@ def serve_wsgi(config: dict[str, Any]) -> None:
             mounts[app["mount"]] = built
         else:
             root = built
-    wsgi = DispatcherMiddleware(root, mounts)
-    if mode == "threading":
-        from werkzeug.serving import make_server
-
-        httpd = make_server("127.0.0.1", 0, wsgi, threaded=True)
-        _announce(httpd.server_port)
-        httpd.serve_forever()
-    elif mode == "eventlet":
-        import eventlet
-        import eventlet.wsgi
-
-        listener = eventlet.listen(("127.0.0.1", 0))
-        _announce(listener.getsockname()[1])
-        eventlet.wsgi.server(listener, wsgi, log_output=False)
-    elif mode == "gevent":
-        from gevent import pywsgi
-        from geventwebsocket.handler import WebSocketHandler
-
-        server = pywsgi.WSGIServer(("127.0.0.1", 0), wsgi, handler_class=WebSocketHandler, log=None)
-        server.start()
-        _announce(server.server_port)
-        server.serve_forever()
-    else:
-        raise ValueError(f"unknown server {mode}")
+    serve_wsgi_app(mode, DispatcherMiddleware(root, mounts))
 
 
 if __name__ == "__main__":
