@@ -23,10 +23,10 @@ cookies.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import SessionError
+from .session import DataMapping
 
 if TYPE_CHECKING:
     from .cookie_session import CookieRead, CookieSession
@@ -39,16 +39,17 @@ class CookieSessionSaveError(SessionError):
     """A cookie-session session changed where no response can carry its Set-Cookie."""
 
 
-class CookieLiveSession(MutableMapping[str, Any]):
+class CookieLiveSession(DataMapping):
     """A cookie-session session, on a sync server (``save()`` and ``destroy()`` are plain
     calls); ``.id`` names it in logs and rooms (a digest of its cookie, not a secret)."""
 
     __slots__ = ("_added", "_cookies", "_data", "_read", "destroyed", "exchange", "id")
+    _data: dict[str, Any]
 
     def __init__(self, read: CookieRead, cookies: CookieSession, exchange: Exchange) -> None:
         self._read = read
         self._cookies = cookies
-        self._data: dict[str, Any] = dict(read.data or {})
+        self._data = dict(read.data or {})
         #: the exchange whose response a save goes on (Socket.IO: the CONNECT's request)
         self.exchange = exchange
         self._added: list[str] = []
@@ -97,21 +98,6 @@ class CookieLiveSession(MutableMapping[str, Any]):
     def destroy(self) -> None:
         """Clear both cookies on the current response (``req.session = null``)."""
         self._destroy()
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._data[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.id!r}, {len(self._data)} keys)"

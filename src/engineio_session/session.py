@@ -23,7 +23,7 @@ import hashlib
 import math
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import jsjson
 from ._js import MAX_DATE_MS, date_to_json, datetime_to_ms, ms_to_datetime, now_ms, parse_date
@@ -298,7 +298,33 @@ def _hash_of(data: Mapping[str, Any]) -> str:
     return hashlib.sha1(jsjson.dumps(data, name="session").encode("utf-8")).hexdigest()
 
 
-class Session(MutableMapping[str, Any]):
+class DataMapping(MutableMapping[str, Any]):
+    """A mapping over ``self._data``, the user's data (a session here or in a cookie)."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # a slot or a property of the subclass
+
+        @property
+        def _data(self) -> dict[str, Any]: ...
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class Session(DataMapping):
     """express-session's ``req.session``: the user's data, with ``.id`` and ``.cookie``.
 
     >>> session = Session.new(max_age=3_600_000)
@@ -512,24 +538,12 @@ class Session(MutableMapping[str, Any]):
     def expired(self, *, now: float | None = None) -> bool:
         return self.cookie.expired(now=now)
 
-    # --- MutableMapping over the user's data ------------------------------------------------
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
+    # --- the mapping over the user's data (DataMapping) --------------------------------------
 
     def __setitem__(self, key: str, value: Any) -> None:
         if key == "cookie":
             raise KeyError("'cookie' is the session's Cookie: use session.cookie")
         self._data[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
 
     def __repr__(self) -> str:
         return f"Session({self.id!r}, {self._data!r}, cookie={self.cookie.to_json()!r})"
