@@ -93,6 +93,29 @@ function getcookie ({ header, name, secrets }) {
 
 module.exports = { parse, serialize, sign, unsign, getcookie }
 
+// express-session's pathname check: with a valid signed cookie, does a request to `url`
+// (req.originalUrl, as Node's http parser hands it over) reach the store when the
+// cookie's path is `path`? (index.js: parseUrl.original(req).pathname vs cookie.path)
+const pathMiddlewares = new Map()
+function sessionPath ({ url, path }) {
+  let entry = pathMiddlewares.get(path)
+  if (!entry) {
+    const store = new RecordingStore()
+    const middleware = session({ secret: 'path secret', store, resave: false, saveUninitialized: false, cookie: { path } })
+    entry = { store, middleware }
+    pathMiddlewares.set(path, entry)
+  }
+  entry.store.asked = null
+  const cookie = 'connect.sid=' + encodeURIComponent('s:' + signature.sign('abc', 'path secret'))
+  const req = { headers: { cookie }, url, originalUrl: url }
+  const res = { writeHead () {}, end () {}, getHeader () {}, setHeader () {} }
+  let done = false
+  entry.middleware(req, res, (err) => { if (err) throw err; done = true })
+  if (!done) throw new Error('express-session did not finish synchronously')
+  return { result: entry.store.asked !== null }
+}
+module.exports.sessionPath = sessionPath
+
 // ---- JSON and express-session's Cookie, for jsjson and session.py ---------------------------
 
 // JSON.stringify(JSON.parse(text)): what Node writes back for what it reads

@@ -37,13 +37,19 @@ through untouched, so the same middleware can wrap an app that mounts a
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Unpack
 
 from .drive import arun
-from .http_session import HttpSessionKeywords, HttpSessionOptions, Request, RequestCycle
+from .http_session import (
+    HttpSessionKeywords,
+    HttpSessionOptions,
+    Request,
+    RequestCycle,
+    raw_pathname,
+)
 
-__all__ = ["SessionMiddleware"]
+__all__ = ["SessionMiddleware", "request_of"]
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
@@ -55,6 +61,22 @@ REALTIME_PATHS = ("/socket.io/", "/engine.io/")
 def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes, joiner: str) -> str | None:
     values = [value.decode("latin-1") for key, value in headers if key.lower() == name]
     return joiner.join(values) if values else None
+
+
+def request_of(scope: Mapping[str, Any]) -> Request:
+    """What the request cycle reads of an ASGI scope (header values as latin-1, as Node)."""
+    headers = scope.get("headers") or ()
+    raw = scope.get("raw_path")
+    path = scope.get("path") or "/"
+    return Request(
+        _header(headers, b"cookie", "; "),
+        raw_pathname(
+            raw.decode("latin-1") if isinstance(raw, bytes) else None,
+            path.encode("utf-8", "surrogateescape"),
+        ),
+        encrypted=scope.get("scheme") in ("https", "wss"),
+        forwarded_proto=_header(headers, b"x-forwarded-proto", ","),
+    )
 
 
 class SessionMiddleware:
@@ -89,13 +111,7 @@ class SessionMiddleware:
         if kind not in ("http", "websocket") or path.startswith(self.realtime_paths):
             await self.app(scope, receive, send)
             return
-        headers = scope.get("headers") or ()
-        request = Request(
-            _header(headers, b"cookie", "; "),
-            path,
-            encrypted=scope.get("scheme") in ("https", "wss"),
-            forwarded_proto=_header(headers, b"x-forwarded-proto", ","),
-        )
+        request = request_of(scope)
         cycle = RequestCycle(self.options, self.store, request)
         scope["session"] = await arun(cycle.begin())
         if kind == "websocket":

@@ -33,6 +33,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping
 from typing import Any, Literal, NotRequired, Required, TypedDict
+from urllib.parse import quote
 
 from .cookies import find_cookie
 from .drive import Call, Plan
@@ -133,10 +134,35 @@ class HttpSessionOptions:
         return verify_signed_value(value, self.signer)
 
 
+#: what urllib.parse.quote leaves alone when a raw path has to be spelled again from a
+#: decoded one: RFC 3986's pchar and "/" (what a client sends unencoded in a path)
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
+
+
+def raw_pathname(raw_target: str | None, path_bytes: bytes) -> str:
+    """The request's path as express-session compares it with the cookie's ``path``:
+    ``parseurl.original(req).pathname``, the request target as the client sent it (Node
+    reads the request line as latin-1), percent-escapes and all, up to its ``?``.
+
+    ``raw_target`` is that target where the server kept it (ASGI ``raw_path``, WSGI
+    ``REQUEST_URI`` / ``RAW_URI``, as latin-1 text); without it the decoded path's bytes
+    (``path_bytes``) are escaped again, which is what a client sends for any path but one
+    it escaped oddly.
+
+    >>> raw_pathname("/a/%69nner?x=1", b"/a/inner")
+    '/a/%69nner'
+    >>> raw_pathname(None, "/caf\u00e9/".encode())
+    '/caf%C3%A9/'
+    """
+    if raw_target and raw_target.startswith("/"):  # not an absolute-form target
+        return raw_target.split("?", 1)[0]
+    return quote(path_bytes, safe=_PATH_SAFE) or "/"
+
+
 class Request:
     """What the cycle reads of a request: its Cookie header (as Node's
-    ``req.headers.cookie``), its path, whether it came over https itself, and its
-    ``X-Forwarded-Proto``."""
+    ``req.headers.cookie``), its path (:func:`raw_pathname`), whether it came over https
+    itself, and its ``X-Forwarded-Proto``."""
 
     __slots__ = ("cookie_header", "encrypted", "forwarded_proto", "path")
 

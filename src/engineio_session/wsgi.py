@@ -24,7 +24,13 @@ from typing import Any, Unpack
 
 from .core import ENVIRON_SESSION
 from .drive import run
-from .http_session import HttpSessionKeywords, HttpSessionOptions, Request, RequestCycle
+from .http_session import (
+    HttpSessionKeywords,
+    HttpSessionOptions,
+    Request,
+    RequestCycle,
+    raw_pathname,
+)
 
 __all__ = ["SessionMiddleware", "request_of"]
 
@@ -38,9 +44,11 @@ REALTIME_PATHS = ("/socket.io/", "/engine.io/")
 def request_of(environ: Mapping[str, Any]) -> Request:
     """What the request cycle reads of a WSGI environ (PEP 3333: latin-1 header values)."""
     path = (environ.get("SCRIPT_NAME") or "") + (environ.get("PATH_INFO") or "")
+    # the target as sent: werkzeug's REQUEST_URI, gunicorn's RAW_URI (PEP 3333 has none)
+    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
     return Request(
         environ.get("HTTP_COOKIE"),
-        path or "/",
+        raw_pathname(raw if isinstance(raw, str) else None, path.encode("latin-1", "replace")),
         encrypted=environ.get("wsgi.url_scheme") == "https",
         forwarded_proto=environ.get("HTTP_X_FORWARDED_PROTO"),
     )
