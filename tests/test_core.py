@@ -8,6 +8,7 @@ an exception to throw in), and the test reads which calls were asked for, in ord
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from engineio_session import sign
 from engineio_session.core import ENVIRON_SESSION, Exchange, SessionCore
 from engineio_session.drive import Call, Plan, steps
 from engineio_session.errors import CorruptSessionError, SessionGoneError, StoreError
+from engineio_session.health import StoreHealth
 from engineio_session.live import LiveSession
 from engineio_session.options import AttachOptions
 from engineio_session.session import Session
@@ -201,6 +203,23 @@ def test_a_store_known_down_is_not_asked_while_a_probe_is_out() -> None:
         probe.send(stored())  # the probe's answer: the store is up again
     made, _, _ = handshake(core, Exchange(cookie()), {"get": stored()}, sid="eio4")
     assert len(made) == 1 and "eio4" in core._sessions
+
+
+def test_a_call_admitted_before_the_breaker_opened_does_not_free_the_probe() -> None:
+    """Calls in flight when the store hung time out one after another: the first opens the
+    breaker, and the later ones must not each let one more call wait the whole timeout
+    (with four threads a few ms apart, every handshake waited it)."""
+    health = StoreHealth("FakeStore")
+    assert health.admit() and health.admit()  # two handshakes out when the store hangs
+    health.failed(DOWN, "the handshake", "going on", 0.5)  # the first times out: down
+    assert health.admit()  # one probe goes...
+    assert not health.admit()  # ...the others are refused
+    health.failed(DOWN, "the handshake", "going on", 0.5)  # the second one times out
+    assert not health.admit()  # the probe is still out: still refused
+    time.sleep(0.15)
+    health.failed(DOWN, "the handshake", "going on", 0.12)  # the probe times out
+    assert health.down and health.admit()  # the next probe goes
+    assert not health.admit()
 
 
 def test_corrupt_data_is_no_outage() -> None:

@@ -186,7 +186,7 @@ class SessionCore:
             health.failed(error, what, self._outcome(reject), time.monotonic() - started)
             return None, True
         except BaseException:
-            health.release()
+            health.release(time.monotonic() - started)
             raise
         health.succeeded()
         return result, False
@@ -210,7 +210,7 @@ class SessionCore:
             health.failed(error, what, outcome, time.monotonic() - started)
             return None, True
         except BaseException:
-            health.release()
+            health.release(time.monotonic() - started)
             raise
         health.succeeded()
         if stored is None or stored.expired():

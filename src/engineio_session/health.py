@@ -76,6 +76,8 @@ class StoreHealth:
         self._unlogged = 0
         self._failures = 0
         self._down_since = 0.0
+        #: when the breaker last opened: a call that began before it was no probe
+        self._opened_at = 0.0
 
     def admit(self) -> bool:
         """Whether a call may go to the store now (False: it is down, and a probe is out)."""
@@ -91,10 +93,19 @@ class StoreHealth:
             self._probing = True
             return True
 
-    def release(self) -> None:
-        """A call that was admitted ended with neither an answer nor a failure (cancelled)."""
+    def release(self, seconds: float = 0.0) -> None:
+        """A call that was admitted ended with neither an answer nor a failure (cancelled)
+        after ``seconds``."""
         with self._lock:
-            self._probing = False
+            if self._was_probe(time.monotonic() - seconds):
+                self._probing = False
+
+    def _was_probe(self, began: float) -> bool:
+        """Whether a call that began at ``began`` can be the probe: only one admitted while
+        the breaker was open. One admitted before it opened (its failure, a slow one, is
+        what opened it, or came after) must not free the probe's place, or each straggler
+        would let one more call wait the store's whole timeout."""
+        return not self.down or began >= self._opened_at
 
     def succeeded(self) -> None:
         """The store answered: it is up."""
@@ -119,11 +130,17 @@ class StoreHealth:
         store down, a fast failure closes the breaker (asking costs nothing)."""
         now = time.monotonic()
         with self._lock:
-            self._probing = False
+            if self._was_probe(now - seconds):
+                self._probing = False
             if not self.down and self._failures == 0:
                 self._down_since = now
             if is_outage(error):
+                was_down = self.down
                 self.down = seconds >= SLOW_FAILURE
+                if not self.down or not was_down:  # closed, or opened now: no probe out
+                    self._probing = False
+                if self.down and not was_down:
+                    self._opened_at = now
             self._failures += 1
             if now < self._next_line:
                 self._unlogged += 1
