@@ -70,10 +70,7 @@ def request_of(scope: Mapping[str, Any]) -> Request:
     path = scope.get("path") or "/"
     return Request(
         _header(headers, b"cookie", "; "),
-        raw_pathname(
-            raw.decode("latin-1") if isinstance(raw, bytes) else None,
-            path.encode("utf-8", "surrogateescape"),
-        ),
+        raw_pathname(raw.decode("latin-1") if isinstance(raw, bytes) else None, path, "utf-8"),
         encrypted=scope.get("scheme") in ("https", "wss"),
         forwarded_proto=_header(headers, b"x-forwarded-proto", ","),
     )

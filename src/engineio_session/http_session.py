@@ -139,24 +139,24 @@ class HttpSessionOptions:
 _PATH_SAFE = "/!$&'()*+,;=:@-._~"
 
 
-def raw_pathname(raw_target: str | None, path_bytes: bytes) -> str:
+def raw_pathname(raw_target: str | None, decoded_path: str, encoding: str) -> str:
     """The request's path as express-session compares it with the cookie's ``path``:
     ``parseurl.original(req).pathname``, the request target as the client sent it (Node
     reads the request line as latin-1), percent-escapes and all, up to its ``?``.
 
     ``raw_target`` is that target where the server kept it (ASGI ``raw_path``, WSGI
-    ``REQUEST_URI`` / ``RAW_URI``, as latin-1 text); without it the decoded path's bytes
-    (``path_bytes``) are escaped again, which is what a client sends for any path but one
-    it escaped oddly.
+    ``REQUEST_URI`` / ``RAW_URI``, as latin-1 text); without it the decoded path, turned
+    back into its bytes with ``encoding`` (ASGI: UTF-8, WSGI: latin-1), is escaped again,
+    which is what a client sends for any path but one it escaped oddly.
 
-    >>> raw_pathname("/a/%69nner?x=1", b"/a/inner")
+    >>> raw_pathname("/a/%69nner?x=1", "/a/inner", "utf-8")
     '/a/%69nner'
-    >>> raw_pathname(None, "/caf\u00e9/".encode())
+    >>> raw_pathname(None, "/caf\u00e9/", "utf-8")
     '/caf%C3%A9/'
     """
     if raw_target and raw_target.startswith("/"):  # not an absolute-form target
         return raw_target.split("?", 1)[0]
-    return quote(path_bytes, safe=_PATH_SAFE) or "/"
+    return quote(decoded_path.encode(encoding, "replace"), safe=_PATH_SAFE) or "/"
 
 
 class Request:

@@ -48,7 +48,7 @@ def request_of(environ: Mapping[str, Any]) -> Request:
     raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
     return Request(
         environ.get("HTTP_COOKIE"),
-        raw_pathname(raw if isinstance(raw, str) else None, path.encode("latin-1", "replace")),
+        raw_pathname(raw if isinstance(raw, str) else None, path, "latin-1"),
         encrypted=environ.get("wsgi.url_scheme") == "https",
         forwarded_proto=environ.get("HTTP_X_FORWARDED_PROTO"),
     )
