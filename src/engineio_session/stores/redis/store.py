@@ -35,6 +35,7 @@ from ..batch import ReadBatch
 from .client import bounded_async_client, bounded_client, is_cluster
 from .format import TTL, RedisFormat
 from .notify import AsyncSessionEnds, SessionEnds, subscribe_plan
+from .reads import PipelinedReads
 
 __all__ = ["AsyncRedisStore", "RedisStore"]
 
@@ -372,7 +373,14 @@ class AsyncRedisStore(_RedisStoreBase):
 
         return ReadBatch(self._mget, wrap, self.timeout)
 
+    @functools.cached_property
+    def _pipelined(self) -> PipelinedReads | None:
+        return None if is_cluster(self.client) else PipelinedReads.of(self.client)
+
     async def _mget(self, keys: list[bytes]) -> list[Any]:
+        pipelined = self._pipelined
+        if pipelined is not None:
+            return await pipelined.mget(keys)
         client = self._redis()
         mget = client.mget_nonatomic if is_cluster(client) else client.mget
         values: list[Any] = await _once_more_if_stale(mget, (keys,))
@@ -383,6 +391,9 @@ class AsyncRedisStore(_RedisStoreBase):
         calls, self._calls = self._calls, None
         if calls is not None and calls is not self.client:
             await calls.aclose()
+        pipelined = self.__dict__.get("_pipelined")
+        if pipelined is not None:
+            await pipelined.aclose()
 
     async def _call(self, function: Any, *args: Any) -> Any:
         async with async_deadline(self.name, self.timeout):
