@@ -37,12 +37,15 @@ Probes (benchmarks/handshake/probes.py), beside them: the plain ASGI server whos
 ``connect`` handler verifies the cookie and awaits one ``redis.asyncio`` GET of the
 session's key (no decoding, no Session, no event: the floor of one round trip per
 handshake), the same with the GETs of one event-loop turn sent as one MGET (the
-coalescing issue 10 proposes, measured before it is built), and that MGET probe with each
-session parsed and held by its connection (what holding a session costs the collector).
+coalescing issue 10 proposes, measured before it is built), that MGET probe with each
+session parsed and held by its connection (what holding a session costs the collector), the
+MGET on a bare RESP connection (the floor of a round trip without redis-py) and a handshake
+that only waits one turn of the loop (what suspending it costs).
 
 Each row also gives the server's CPU time per handshake (user + system of the server
 process, from its own stats: steadier than the rate on a shared machine) and, for the
-Python servers, the part of it spent in the cyclic garbage collector.
+Python servers, the part of it spent in the cyclic garbage collector, and the objects per
+handshake that survived into the oldest generation (what every full collection walks).
 
 ``--profile S`` also runs the ASGI + ``AsyncRedisStore`` server under py-spy for S seconds
 of load (benchmarks/handshake/profile.py) and prints where the time goes.
@@ -137,6 +140,21 @@ PROBES = [
         "probe: the same, the GETs of one event-loop turn sent as one MGET",
         "python",
         {**PROBE, "probe": "mget"},
+        plain="asgi",
+        loads=True,
+    ),
+    Spec(
+        "asgi-yield",
+        "probe: `connect` awaits a future set at the next turn of the loop (no I/O)",
+        "python",
+        {**PROBE, "probe": "yield"},
+        plain="asgi",
+    ),
+    Spec(
+        "asgi-raw",
+        "probe: the MGET of one turn on a bare RESP connection (no redis-py)",
+        "python",
+        {**PROBE, "probe": "raw"},
         plain="asgi",
         loads=True,
     ),
@@ -275,6 +293,13 @@ def measure(
                 strict=True,
             )
         ],
+        # objects per handshake that survived a young collection: into generation 1, into 2
+        "promoted": [
+            (later - earlier) / counted
+            for earlier, later in zip(
+                before.get("promoted", [0, 0]), after.get("promoted", [0, 0]), strict=True
+            )
+        ],
         "sockets_open": after.get("sockets", after.get("clients")),
         "rss_mb": after["rss"] / 2**20,
     }
@@ -390,7 +415,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"(p50 {measured['latency_p50_ms']:.1f} ms, p99 "
                     f"{measured['latency_p99_ms']:.1f} ms, {measured['cpu_us']:.0f} µs CPU "
                     f"of which {measured['gc_us']:.0f} µs GC "
-                    f"({measured['gc_by_generation'][2][0]:.1f} full collections per 1,000), "
+                    f"({measured['gc_by_generation'][2][0]:.1f} full collections per 1,000, "
+                    f"{measured['promoted'][1]:.0f} objects promoted to the oldest generation "
+                    "per handshake), "
                     f"{measured['sockets_open']:,} "
                     f"sockets, {measured['rss_mb']:.0f} MB)",
                     flush=True,

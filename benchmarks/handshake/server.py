@@ -16,18 +16,21 @@ config (every key optional but ``mode``):
   and a ``session`` handler;
 - ``ping_interval``, ``ping_timeout`` (seconds), ``reload``, ``auto_save`` (``attach``'s
   options), ``modify``: the ``session`` handler changes the session (for ``auto_save``);
-- ``probe`` (ASGI, no store): ``"get"``, ``"mget"`` or ``"mget-hold"``, a ``connect``
-  handler that reads the session's key itself (benchmarks/handshake/probes.py).
+- ``probe`` (ASGI, no store): ``"get"``, ``"mget"``, ``"raw"``, ``"yield"`` or
+  ``"mget-hold"``, a ``connect`` handler that reads the session's key itself (or only waits
+  a turn of the loop: benchmarks/handshake/probes.py).
 
 Every server has a ``connect`` handler, a ``message`` handler that sends the message back
 and a ``disconnect`` handler. It prints ``{"port": N}`` once it listens, and serves until
 killed. ``GET /bench/stats`` answers ``{connections, sessions, loaded, messages, reloaded,
-sockets, rss, cpu, gc, pid}``: handshakes accepted, ``session`` events, those whose session is a
-benchmark session (it has the passport user ``bench-sessions.js`` stored), messages
-handled, messages that found another session object than the connection's previous message
-did (``handle.get(sid)``: the reload of ``reload=True``), open Engine.IO sockets, the RSS of
-the process serving (bytes), the CPU time it used (user + system, seconds, all its threads),
-the time spent in the cyclic garbage collector (seconds, ``gc.callbacks``) and its pid.
+sockets, rss, cpu, gc, gc_by_generation, promoted, pid}``: handshakes accepted, ``session``
+events, those whose session is a benchmark session (it has the passport user
+``bench-sessions.js`` stored), messages handled, messages that found another session object
+than the connection's previous message did (``handle.get(sid)``: the reload of
+``reload=True``), open Engine.IO sockets, the RSS of the process serving (bytes), the CPU
+time it used (user + system, seconds, all its threads), the time spent in the cyclic garbage
+collector (seconds, ``gc.callbacks``), per generation, the objects that survived young
+collections (``promoted``: into generation 1, into 2) and its pid.
 """
 
 from __future__ import annotations
@@ -55,6 +58,10 @@ class Stats:
         #: collections and seconds per generation (0, 1, 2)
         self.gc_by_generation = [[0, 0.0], [0, 0.0], [0, 0.0]]
         self._gc_started = 0.0
+        #: objects that survived a collection of generation 0 (into 1) and of 1 (into 2):
+        #: what handshakes leave for the older, costlier collections to walk
+        self.promoted = [0, 0]
+        self._young = 0
         gc.callbacks.append(self._gc)
         self.lock = threading.Lock()
         self.counts = {
@@ -67,9 +74,14 @@ class Stats:
         self.seen: dict[str, int] = {}  # the id() of each connection's session at its last message
 
     def _gc(self, phase: str, info: dict[str, Any]) -> None:
+        generation_collected = info["generation"]
         if phase == "start":
+            if generation_collected < 2:
+                self._young = sum(len(gc.get_objects(g)) for g in range(generation_collected + 1))
             self._gc_started = time.perf_counter()
         else:
+            if generation_collected < 2:
+                self.promoted[generation_collected] += self._young - info["collected"]
             seconds = time.perf_counter() - self._gc_started
             self.gc_seconds += seconds
             generation = self.gc_by_generation[info["generation"]]
@@ -103,6 +115,7 @@ class Stats:
             "cpu": times.user + times.system,
             "gc": self.gc_seconds,
             "gc_by_generation": self.gc_by_generation,
+            "promoted": self.promoted,
             "pid": os.getpid(),
         }
         return json.dumps(answer).encode()
