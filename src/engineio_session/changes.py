@@ -65,7 +65,7 @@ class Changes:
             return cls(dict(session), (), session.cookie.copy())
         changed = {
             key: value
-            for key, value in session.items()
+            for key, value in session.read_items()  # a value never read is unchanged
             if key not in base or _json(value) != _json(base[key])
         }
         deleted = [key for key in base if key != "cookie" and key not in session]

@@ -37,7 +37,7 @@ from typing import Any
 
 from ._js import date_to_json, datetime_to_ms, number_to_string
 
-__all__ = ["dumps", "loads", "raw_decode"]
+__all__ = ["dumps", "loads", "raw_decode", "scan_members"]
 
 _SAFE = 2**53
 _MAX_INDEX = 2**32 - 2  # the largest array index (ECMA-262 sec 6.1.7)
@@ -96,6 +96,68 @@ def raw_decode(text: str, index: int) -> tuple[Any, int]:
         return _DECODER.raw_decode(text, index)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+
+
+def scan_members(text: str, index: int) -> tuple[dict[str, None], dict[str, str]] | None:
+    """The members of the object that ``text`` ends, from ``text[index]`` (just after its
+    ``{`` or a ``,``), each value checked as :func:`loads` reads it but kept as its JSON
+    text: (the keys in order, each mapped to None; each key's value text). None where the
+    text is more than this reads (a ``cookie`` key, nesting deeper than Python's recursion
+    limit, anything after the object): :func:`loads` then decides. ``ValueError`` where it
+    is not JSON. Keeping values as text keeps a session's data out of the collector's way
+    until a value is read: a ``str`` is no container.
+
+    >>> scan_members('{"cookie":{},"n":[1,{"b":2}], "s" : "x"}', 13)
+    ({'n': None, 's': None}, {'n': '[1,{"b":2}]', 's': '"x"'})
+    >>> scan_members('{"cookie":{}}', 12)
+    ({}, {})
+    """
+    keys: dict[str, None] = {}
+    values: dict[str, str] = {}
+    scan = _DECODER.scan_once  # type: ignore[attr-defined]
+    text += "\0"  # an end that is no JSON: every look below may go one past the object
+    at = _skip(text, index)
+    if text[at] == "}":
+        return (keys, values) if _skip(text, at + 1) == len(text) - 1 else None
+    while True:
+        if text[at] != '"':
+            raise ValueError(f"Expecting property name enclosed in double quotes at {at}")
+        key, at = _scanstring(text, at + 1, True)
+        if key == "cookie":
+            return None
+        if text[at] != ":":  # JSON.stringify writes no white space: look for it only here
+            at = _skip(text, at)
+            if text[at] != ":":
+                raise ValueError(f"Expecting ':' delimiter at {at}")
+        start = at + 1
+        if text[start] in _SPACE:
+            start = _skip(text, start)
+        try:
+            _, at = scan(text, start)
+        except StopIteration as stop:
+            raise ValueError(f"Expecting value at {stop.value}") from None
+        except RecursionError:
+            return None
+        keys[key] = None
+        values[key] = text[start:at]
+        if text[at] in _SPACE:
+            at = _skip(text, at)
+        if text[at] == ",":
+            at += 1
+            if text[at] in _SPACE:
+                at = _skip(text, at)
+            continue
+        if text[at] == "}":
+            return (keys, values) if _skip(text, at + 1) == len(text) - 1 else None
+        raise ValueError(f"Expecting ',' delimiter at {at}")
+
+
+_SPACE = frozenset(" \t\n\r")
+
+
+def _skip(text: str, at: int) -> int:
+    """The index of the first character at or after ``at`` that is not JSON white space."""
+    return _WHITESPACE.match(text, at).end()  # type: ignore[union-attr]
 
 
 # the C string scanner json.loads uses (typeshed does not declare it)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -294,6 +295,12 @@ class Cookie:
         )
 
 
+#: held while a stored value is parsed on its first read (a sync server's threads may share
+#: a session): one lock for all, as a parse is short and a lock per session would be one
+#: more object per connection
+_FIRST_READS = threading.Lock()
+
+
 def _hash_of(data: Mapping[str, Any]) -> str:
     return hashlib.sha1(jsjson.dumps(data, name="session").encode("utf-8")).hexdigest()
 
@@ -339,6 +346,7 @@ class Session(DataMapping):
         "_loaded_hash",
         "_origin",
         "_parse",
+        "_raw",
         "_rest",
         "cookie",
         "id",
@@ -351,6 +359,9 @@ class Session(DataMapping):
         self.cookie = cookie if cookie is not None else Cookie()
         #: the user's data; None until first read when loaded lazily (see from_stored_text)
         self._items: dict[str, Any] | None = {}
+        #: the values not read yet, as their stored JSON text (their place in ``_items``
+        #: holds None); None when every value is parsed
+        self._raw: dict[str, str] | None = None
         self._origin = ""
         #: where the data after the cookie starts in the stored text (0: parse it all)
         self._rest = 0
@@ -364,10 +375,45 @@ class Session(DataMapping):
 
     @property
     def _data(self) -> dict[str, Any]:
+        """The data with every value parsed."""
+        items = self._keyed()
+        if self._raw is not None:
+            with _FIRST_READS:
+                raw, self._raw = self._raw, None
+                if raw is not None:
+                    parse = self._parse
+                    for key, text in raw.items():
+                        items[key] = parse(text)
+        return items
+
+    def _keyed(self) -> dict[str, Any]:
+        """The data by key, in order; a value not read yet is None here (see ``_raw``)."""
         items = self._items
         if items is None:
-            items = self._items = self._parse_data()
+            with _FIRST_READS:
+                items = self._items
+                if items is None:
+                    items = self._items = self._scan_data()
         return items
+
+    def _scan_data(self) -> dict[str, Any]:
+        """The keys of a session loaded lazily, each value kept as its JSON text until it is
+        read: a handshake that reads the passport user parses that, not the profile or the
+        cart, and a connection holds strings where it would hold containers, which every
+        full collection walks (issue 10)."""
+        rest = self._rest
+        if rest and self._parse is jsjson.loads:
+            assert self._baseline is not None
+            try:
+                scanned = jsjson.scan_members(self._baseline, rest + 1)
+            except ValueError:
+                scanned = None  # not JSON: _parse_data says so, as it always did
+            if scanned is not None:
+                keys, self._raw = scanned
+                if not self._raw:
+                    self._raw = None
+                return keys
+        return self._parse_data()
 
     def _parse_data(self) -> dict[str, Any]:
         """The data of a session loaded lazily: its stored text parsed on first use."""
@@ -519,6 +565,7 @@ class Session(DataMapping):
         of :attr:`modified` (still lazy if it was). The id stays."""
         self.cookie = other.cookie
         self._items = None if other._items is None else dict(other._items)
+        self._raw = None if other._raw is None else dict(other._raw)
         self._origin = other._origin
         self._rest = other._rest
         self._loaded_hash = other._loaded_hash
@@ -538,12 +585,50 @@ class Session(DataMapping):
     def expired(self, *, now: float | None = None) -> bool:
         return self.cookie.expired(now=now)
 
-    # --- the mapping over the user's data (DataMapping) --------------------------------------
+    def read_items(self) -> Iterator[tuple[str, Any]]:
+        """The (key, value) pairs whose value was read or set since the session was loaded
+        (a value never read is still what the store held): what a save compares."""
+        items = self._keyed()  # first: the scan is what makes _raw
+        raw = self._raw
+        for key, value in items.items():
+            if raw is None or key not in raw:
+                yield key, value
+
+    # --- the mapping over the user's data (DataMapping); a value is parsed when first read -
+
+    def __getitem__(self, key: str) -> Any:
+        items = self._keyed()
+        raw = self._raw
+        if raw is not None and key in raw:
+            with _FIRST_READS:  # two threads reading it first must get one and the same value
+                raw = self._raw
+                text = None if raw is None else raw.pop(key, None)
+                if text is not None:
+                    items[key] = self._parse(text)
+        return items[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keyed()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keyed())
+
+    def __len__(self) -> int:
+        return len(self._keyed())
 
     def __setitem__(self, key: str, value: Any) -> None:
         if key == "cookie":
             raise KeyError("'cookie' is the session's Cookie: use session.cookie")
-        self._data[key] = value
+        self._keyed()[key] = value
+        raw = self._raw
+        if raw is not None:
+            raw.pop(key, None)
+
+    def __delitem__(self, key: str) -> None:
+        del self._keyed()[key]
+        raw = self._raw
+        if raw is not None:
+            raw.pop(key, None)
 
     def __repr__(self) -> str:
         return f"Session({self.id!r}, {self._data!r}, cookie={self.cookie.to_json()!r})"

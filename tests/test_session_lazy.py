@@ -1,0 +1,147 @@
+"""A stored session is read value by value (src/engineio_session/session.py, ``_keyed`` and
+``jsjson.scan_members``): its keys at once, each value parsed when first read, never a
+different answer than parsing it whole, and a never-read value never counts as changed.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engineio_session import jsjson
+from engineio_session.changes import Changes
+from engineio_session.errors import CorruptSessionError
+from engineio_session.session import Session
+from engineio_session.stores.base import decode_session
+
+from .strategies import json_keys, json_values
+
+COOKIE = (
+    '{"originalMaxAge":86400000,"expires":"2099-12-02T02:57:52.360Z","httpOnly":true,"path":"/"}'
+)
+STORED = (
+    '{"cookie":' + COOKIE + ',"passport":{"user":"100178"},"user":{"id":100178,'
+    '"roles":["member","beta"]},"flash":{},"n":12345678901234567890,"cart":[{"qty":2}]}'
+)
+
+
+def load(text: str = STORED) -> Session:
+    return decode_session("RedisStore", "sid", text)
+
+
+def test_keys_need_no_value_parsed() -> None:
+    session = load()
+    assert "passport" in session and "cookie" not in session and "nope" not in session
+    assert list(session) == ["passport", "user", "flash", "n", "cart"] and len(session) == 5
+    assert session._raw is not None and set(session._raw) == set(session)  # nothing parsed
+
+
+def test_a_value_is_parsed_when_first_read_and_only_that_one() -> None:
+    session = load()
+    passport = session["passport"]
+    assert passport == {"user": "100178"} and session["passport"] is passport
+    assert session._raw is not None and "passport" not in session._raw
+    assert set(session._raw) == {"user", "flash", "n", "cart"}
+    assert session.get("n") == 12345678901234567890.0  # a double, as JSON.parse reads it
+    assert session.get("missing", 7) == 7
+
+
+def test_what_it_holds_before_any_read_is_nothing_the_collector_tracks() -> None:
+    session = load()
+    assert "passport" in session
+    gc.collect()
+    assert session._items is not None and not gc.is_tracked(session._items)
+    assert session._raw is not None and not gc.is_tracked(session._raw)
+
+
+def test_the_whole_data_equals_a_whole_parse() -> None:
+    whole = json.loads(STORED)
+    del whole["cookie"]
+    session = load()
+    assert session["user"]["roles"] == ["member", "beta"]  # one read first, then the rest
+    assert dict(session) == {**whole, "n": 12345678901234567890.0}
+    assert session.to_json() == {"cookie": json.loads(COOKIE), **dict(session)}
+    assert session._raw is None
+
+
+def test_set_and_delete_before_reading() -> None:
+    session = load()
+    session["user"] = "replaced"
+    del session["cart"]
+    session["new"] = [1]
+    assert session._raw is not None and set(session._raw) == {"passport", "flash", "n"}
+    assert list(session) == ["passport", "user", "flash", "n", "new"]
+    changes = Changes.of(session)
+    assert changes.set == {"user": "replaced", "new": [1]} and list(changes.deleted) == ["cart"]
+    with pytest.raises(KeyError):
+        del session["cart"]
+
+
+def test_a_value_changed_in_place_is_a_change_one_only_read_is_not() -> None:
+    session = load()
+    session["cart"][0]["qty"] = 3
+    assert session["passport"]["user"] == "100178"
+    assert Changes.of(session).set == {"cart": [{"qty": 3}]}
+
+
+def test_a_copy_keeps_what_is_unread_and_parses_its_own_values() -> None:
+    session = load()
+    session["passport"]
+    twin = Session("sid")
+    twin.copy_from(session)
+    assert twin["user"] == session["user"] and twin["user"] is not session["user"]
+    assert twin == session
+
+
+def test_a_duplicate_key_keeps_the_first_place_and_the_last_value() -> None:
+    text = '{"cookie":' + COOKIE + ',"a":1,"b":2,"a":{"x":3}}'
+    session = load(text)
+    assert list(session) == ["a", "b"] and session["a"] == {"x": 3}
+
+
+def test_a_member_that_is_not_json_fails_at_its_first_use_as_before() -> None:
+    session = load('{"cookie":' + COOKIE + ',"a":[1,}')
+    with pytest.raises(CorruptSessionError, match="not JSON beyond its cookie"):
+        "a" in session  # noqa: B015
+
+
+def test_nesting_deeper_than_recursion_falls_back_to_the_whole_parse() -> None:
+    deep = "[" * 5000 + "]" * 5000
+    session = load('{"cookie":' + COOKIE + ',"deep":' + deep + ',"b":1}')
+    assert session["b"] == 1 and jsjson.dumps(session["deep"]) == deep
+
+
+def stored_texts() -> st.SearchStrategy[str]:
+    """A session as express-session stores it: its cookie first, then any data."""
+
+    def stored(data: dict[str, Any]) -> str:
+        rest = jsjson.dumps(data)[1:]  # '}' or '"key":...}'
+        return '{"cookie":' + COOKIE + ("" if rest == "}" else ",") + rest
+
+    keys = json_keys.filter(lambda key: key != "cookie")
+    return st.dictionaries(keys, json_values, max_size=6).map(stored)
+
+
+@settings(max_examples=300, deadline=None)
+@given(stored_texts(), st.lists(json_keys, max_size=4))
+def test_any_session_reads_as_its_whole_parse(text: str, reads: list[str]) -> None:
+    whole: dict[str, Any] = jsjson.loads(text)
+    del whole["cookie"]
+    session = load(text)
+    for key in reads:  # some values first, in any order
+        assert session.get(key) == whole.get(key)
+    assert list(session) == list(whole)
+    assert jsjson.dumps(session.to_json()) == jsjson.dumps(jsjson.loads(text))
+    assert Changes.of(session).empty
+
+
+def test_a_save_before_any_read_sends_no_change() -> None:
+    assert Changes.of(load()).empty  # nothing scanned yet when the save asks
+    session = load()
+    session["flash"] = {"info": "hi"}  # a set before any read
+    assert Changes.of(session).set == {"flash": {"info": "hi"}}
