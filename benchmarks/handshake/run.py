@@ -453,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
             "asgi-get",
             "asgi-mget",
             "asgi-mget-hold",
+            "asgi-raw",
+            "asgi-yield",
             "werkzeug",
             "werkzeug-redis",
         )

@@ -196,7 +196,9 @@ def async_app(config: dict[str, Any]) -> tuple[Any, Stats]:
         @eio.on("session")
         async def session(sid: str, session: Any) -> None:
             stats.add("sessions")
-            if "passport" in session:
+            # what an app does first with the session: who is logged in (passport's user)
+            passport = session.get("passport")
+            if isinstance(passport, dict) and passport.get("user") is not None:
                 stats.add("loaded")
             if modify:
                 session["visits"] = session.get("visits", 0) + 1
@@ -236,7 +238,9 @@ def sync_app(config: dict[str, Any]) -> tuple[Any, Stats]:
         @eio.on("session")
         def session(sid: str, session: Any) -> None:
             stats.add("sessions")
-            if "passport" in session:
+            # what an app does first with the session: who is logged in (passport's user)
+            passport = session.get("passport")
+            if isinstance(passport, dict) and passport.get("user") is not None:
                 stats.add("loaded")
             if modify:
                 session["visits"] = session.get("visits", 0) + 1
