@@ -1,4 +1,5 @@
-"""Where a loaded server's time goes: py-spy on the ASGI + ``AsyncRedisStore`` server.
+"""Where a loaded server's time goes: py-spy on the ASGI + ``AsyncRedisStore`` server (or
+another Python server: ``--profile-server asgi-raw``).
 
 ``python -m benchmarks.handshake --servers asgi-redis --repeat 1 --profile 10``: the server
 is started and warmed up as for a measured run, then ``py-spy record`` samples it (100 Hz,
@@ -115,9 +116,9 @@ def summarize(raw: str) -> dict[str, Any]:
     }
 
 
-def text(summary: dict[str, Any], rate: float, seconds: float) -> list[str]:
+def text(summary: dict[str, Any], rate: float, seconds: float, label: str) -> list[str]:
     lines = [
-        f"Profile: ASGI + AsyncRedisStore under load ({rate:,.0f} handshakes/s under py-spy, "
+        f"Profile: {label} under load ({rate:,.0f} handshakes/s under py-spy, "
         f"{seconds:g} s, {summary['samples']:,} samples at 100 Hz; % of all samples)",
         f"  idle (event loop in select): {summary['idle_pct']:.1f}%   "
         f"stacks with an engineio_session frame: {summary['engineio_session_total_pct']:.1f}%   "
@@ -175,6 +176,6 @@ def profile_server(
     if result.get("exit") != 0 or not output.exists():
         raise RuntimeError(f"py-spy failed: {result.get('stderr')}")
     summary = summarize(output.read_text())
-    summary["text"] = text(summary, load.rate, seconds)
+    summary["text"] = text(summary, load.rate, seconds, spec.label)
     summary["stacks"] = str(output)
     return summary

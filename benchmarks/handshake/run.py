@@ -373,6 +373,11 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="seconds of py-spy on the ASGI + AsyncRedisStore server (0: none)",
     )
+    parser.add_argument(
+        "--profile-server",
+        default="asgi-redis",
+        help="the server --profile samples (a Python server's key: asgi-raw to compare)",
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379")
     parser.add_argument("--json", type=Path, default=ROOT / ".benchmarks" / "handshake.json")
     args = parser.parse_args(argv)
@@ -431,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile > 0:
             from .profile import profile_server
 
-            profile = profile_server(SPECS["asgi-redis"], setup, sessions, args)
+            profile = profile_server(SPECS[args.profile_server], setup, sessions, args)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
