@@ -306,3 +306,36 @@ def test_a_store_used_from_two_event_loops(redis_url: str, keys: list[bytes]) ->
 
     assert asyncio.run(read()) == [b"small"]
     assert asyncio.run(read()) == [b"small"]  # a new loop: a new connection
+
+
+def test_a_save_reads_what_it_compares_through_the_same_reads(redis_url: str) -> None:
+    from engineio_session.changes import Changes
+    from engineio_session.session import Session
+
+    prefix = f"test:reads:{uuid.uuid4().hex[:8]}:"
+
+    async def main() -> tuple[list[list[bytes]], Any, Any]:
+        client = redis.asyncio.Redis.from_url(redis_url)
+        store = AsyncRedisStore(client, prefix=prefix)
+        session = Session.new(max_age=60_000)
+        session["user"] = "ada"
+        await store.set(session.id, session)
+        reads: list[list[bytes]] = []
+        real = store._mget
+
+        async def mget(keys: list[bytes]) -> list[Any]:
+            reads.append(list(keys))
+            return await real(keys)
+
+        store._mget = mget  # type: ignore[method-assign]
+        merged = await store.update(session.id, Changes({"n": 1}, (), None))
+        gone = await store.update("never-stored", Changes({"n": 1}, (), None))
+        await store.destroy(session.id)
+        await store.aclose()
+        await client.aclose()
+        return reads, merged, gone
+
+    reads, merged, gone = asyncio.run(main())
+    assert len(reads) == 2 and all(len(keys) == 1 for keys in reads)
+    assert merged is not None and dict(merged) == {"user": "ada", "n": 1}
+    assert gone is None  # nothing written for a session the store does not hold

@@ -113,7 +113,7 @@ class _RedisStoreBase:
         for attempt in range(UPDATE_ATTEMPTS):
             if attempt:  # lost a race: wait a random moment, so two writers cannot lock-step
                 yield Call(self._pause, random.uniform(0, 0.0005 * 2 ** min(attempt, 6)))
-            raw = yield Call(self._call, client.get, key)
+            raw = yield self._read_call(client, key)
             stored = self.format.decode(sid, raw)
             if stored is None:
                 return None  # gone (a logout), or expired: nothing is written
@@ -187,6 +187,10 @@ class _RedisStoreBase:
 
     def _call(self, function: Any, *args: Any) -> Any:
         raise NotImplementedError
+
+    def _read_call(self, client: Any, key: bytes) -> Call:
+        """The call that reads the value under ``key`` before a compare-and-set."""
+        return Call(self._call, client.get, key)
 
     def _pause(self, seconds: float) -> Any:
         raise NotImplementedError
@@ -376,6 +380,12 @@ class AsyncRedisStore(_RedisStoreBase):
     @functools.cached_property
     def _pipelined(self) -> PipelinedReads | None:
         return None if is_cluster(self.client) else PipelinedReads.of(self.client)
+
+    def _read_call(self, client: Any, key: bytes) -> Call:
+        # the read of a save joins the coalesced reads (one deadline, the pipelined
+        # connection): the compare-and-set that follows checks what it read, whatever
+        # connection brought it
+        return Call(self._reads.get, key)
 
     async def _mget(self, keys: list[bytes]) -> list[Any]:
         pipelined = self._pipelined
