@@ -28,6 +28,7 @@ from engineio_session.stores.redis.reads import (
 )
 
 from .net import black_hole
+from .test_coalesced_reads import counted
 
 # --- the parser ---------------------------------------------------------------------------
 
@@ -320,14 +321,7 @@ def test_a_save_reads_what_it_compares_through_the_same_reads(redis_url: str) ->
         session = Session.new(max_age=60_000)
         session["user"] = "ada"
         await store.set(session.id, session)
-        reads: list[list[bytes]] = []
-        real = store._mget
-
-        async def mget(keys: list[bytes]) -> list[Any]:
-            reads.append(list(keys))
-            return await real(keys)
-
-        store._mget = mget  # type: ignore[method-assign]
+        reads = counted(store)
         merged = await store.update(session.id, Changes({"n": 1}, (), None))
         gone = await store.update("never-stored", Changes({"n": 1}, (), None))
         await store.destroy(session.id)
