@@ -6,9 +6,9 @@
   decoding, no Session, no ``session`` event (the floor of today's design).
 - ``mget``: the same, the GETs of the handshakes that wait in the same event-loop turn
   sent as one MGET (:class:`Coalescer`): the idea of issue 10, measured before it is built.
-- ``raw``: ``mget`` on a bare RESP connection (:class:`RawMget`) instead of redis-py: the
-  floor of the round trip's CPU cost, which is what the store's own pipelined reads
-  (engineio_session/stores/redis/reads.py) aim at;
+- ``raw``: ``mget`` through the store's own bare RESP connection
+  (engineio_session/stores/redis/reads.py, ``PipelinedReads``) instead of redis-py: the
+  round trip as ``AsyncRedisStore`` makes it, with no decoding, session or event;
 - ``yield``: no read at all, the ``connect`` handler only awaits a future set at the next
   turn of the loop: what suspending the handshake once costs by itself;
 - ``mget-hold``: ``mget``, and the value parsed (``json.loads``) and held for the life of
@@ -87,12 +87,14 @@ def connect_probe(config: dict[str, Any], count: Any) -> Any:
             await future
 
         return yielding
+    client: Any = redis.asyncio.Redis.from_url(config["redis_url"])
     if config["probe"] == "raw":
-        return raw_probe(config, count)
-    client = redis.asyncio.Redis.from_url(config["redis_url"])
+        from engineio_session.stores.redis.reads import PipelinedReads
+
+        client = PipelinedReads.of(client)  # its mget, without redis-py
     prefix = config["prefix"]
     secret = config["secret"]
-    coalescer = Coalescer(client) if config["probe"] in ("mget", "mget-hold") else None
+    coalescer = Coalescer(client) if config["probe"] in ("mget", "mget-hold", "raw") else None
     hold = config["probe"] == "mget-hold"
 
     async def connect(sid: str, environ: dict[str, Any]) -> None:
@@ -111,90 +113,3 @@ def connect_probe(config: dict[str, Any], count: Any) -> Any:
 
     return connect
 
-
-class RawMget(asyncio.Protocol):
-    """A bare RESP connection for MGET: the floor of a round trip's CPU cost."""
-
-    def __init__(self) -> None:
-        self.buffer = bytearray()
-        self.waiters: list[Any] = []
-        self.pending: list[tuple[bytes, Any]] = []
-        self.transport: Any = None
-
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-
-    def get(self, key: bytes) -> Any:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        if not self.pending:
-            loop.call_soon(self.flush)
-        self.pending.append((key, future))
-        return future
-
-    def flush(self) -> None:
-        batch, self.pending = self.pending, []
-        parts = [b"*%d\r\n$4\r\nMGET\r\n" % (len(batch) + 1)]
-        for key, _ in batch:
-            parts.append(b"$%d\r\n%s\r\n" % (len(key), key))
-        self.waiters.append([f for _, f in batch])
-        self.transport.write(b"".join(parts))
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while self.waiters:
-            parsed = parse_mget(self.buffer)
-            if parsed is None:
-                return
-            values, used = parsed
-            del self.buffer[:used]
-            for future, value in zip(self.waiters.pop(0), values, strict=True):
-                future.set_result(value)
-
-
-def parse_mget(buffer: bytearray) -> Any:
-    end = buffer.find(b"\r\n")
-    if end < 0:
-        return None
-    count = int(buffer[1:end])
-    position = end + 2
-    values: list[Any] = []
-    for _ in range(count):
-        end = buffer.find(b"\r\n", position)
-        if end < 0:
-            return None
-        size = int(buffer[position + 1 : end])
-        if size < 0:
-            values.append(None)
-            position = end + 2
-            continue
-        start = end + 2
-        if len(buffer) < start + size + 2:
-            return None
-        values.append(bytes(buffer[start : start + size]))
-        position = start + size + 2
-    return values, position
-
-
-def raw_probe(config: dict[str, Any], count: Any) -> Any:
-    from engineio_session import get_session_id
-
-    prefix = config["prefix"]
-    secret = config["secret"]
-    connection: list[RawMget] = []
-
-    async def connect(sid: str, environ: dict[str, Any]) -> None:
-        count("connections")
-        session_id = get_session_id(environ.get("HTTP_COOKIE", ""), secrets=secret)
-        if session_id is None:
-            return
-        if not connection:
-            loop = asyncio.get_running_loop()
-            _, protocol = await loop.create_connection(RawMget, "127.0.0.1", 6379)
-            connection.append(protocol)
-        raw = await connection[0].get((prefix + session_id).encode())
-        if raw is not None and b'"passport"' in raw:
-            count("sessions")
-            count("loaded")
-
-    return connect

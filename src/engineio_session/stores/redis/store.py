@@ -379,7 +379,7 @@ class AsyncRedisStore(_RedisStoreBase):
 
     @functools.cached_property
     def _pipelined(self) -> PipelinedReads | None:
-        return None if is_cluster(self.client) else PipelinedReads.of(self.client)
+        return PipelinedReads.of(self.client)  # None for a cluster: it has no connection_pool
 
     def _read_call(self, client: Any, key: bytes) -> Call:
         # the read of a save joins the coalesced reads (one deadline, the pipelined

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 
 from ._async import AsyncOwnPool, AsyncSingle, AsyncSource
-from ._sync import OwnPool, Single, Source, connect_within
+from ._sync import OwnPool, Single, Source, close_quietly, connect_within
 
 __all__ = ["async_source", "sync_source"]
 
@@ -44,10 +44,7 @@ class SyncDriver(_Driver):
         with socket.fromfd(conn.pgconn.socket, socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.shutdown(socket.SHUT_RDWR)
 
-    @staticmethod
-    def close(conn: Any) -> None:
-        with contextlib.suppress(Exception):
-            conn.close()
+    close = staticmethod(close_quietly)
 
 
 class AsyncDriver(_Driver):

@@ -18,7 +18,7 @@ import pymysql
 from pymysql.constants import CLIENT
 
 from ._async import AsyncOwnPool, AsyncSingle, AsyncSource
-from ._sync import OwnPool, Single, Source, connect_within
+from ._sync import OwnPool, Single, Source, close_quietly, connect_within
 
 __all__ = ["async_source", "connect_args", "sync_source"]
 
@@ -67,10 +67,7 @@ class SyncDriver(_Driver):
         if sock is not None:
             sock.shutdown(socket.SHUT_RDWR)
 
-    @staticmethod
-    def close(conn: Any) -> None:
-        with contextlib.suppress(Exception):
-            conn.close()
+    close = staticmethod(close_quietly)
 
 
 class AsyncDriver(_Driver):

@@ -208,6 +208,12 @@ class SyncRunner:
         self.source.close()
 
 
+def close_quietly(conn: Any) -> None:
+    """Close a DB-API connection, whatever state it is in (a broken one may raise)."""
+    with contextlib.suppress(Exception):
+        conn.close()
+
+
 def connect_within(
     connect: Callable[[], Any], timeout: float | None, close: Callable[[Any], None]
 ) -> Any:
