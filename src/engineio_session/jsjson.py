@@ -98,21 +98,24 @@ def raw_decode(text: str, index: int) -> tuple[Any, int]:
         raise ValueError("JSON nested too deeply") from None
 
 
-def scan_members(text: str, index: int) -> tuple[dict[str, None], dict[str, str]] | None:
+def scan_members(text: str, index: int) -> tuple[dict[str, Any], dict[str, str]] | None:
     """The members of the object that ``text`` ends, from ``text[index]`` (just after its
-    ``{`` or a ``,``), each value checked as :func:`loads` reads it but kept as its JSON
-    text: (the keys in order, each mapped to None; each key's value text). None where the
-    text is more than this reads (a ``cookie`` key, nesting deeper than Python's recursion
-    limit, anything after the object): :func:`loads` then decides. ``ValueError`` where it
-    is not JSON. Keeping values as text keeps a session's data out of the collector's way
-    until a value is read: a ``str`` is no container.
+    ``{`` or a ``,``), each value read as :func:`loads` reads it: (the members in order,
+    each mapped to its value, or to None where the value is kept as its JSON text; those
+    texts by key). An object or an array is kept as text, a string, a number, a boolean or
+    null as the value. None where the text is more than this reads (a ``cookie`` key, nesting
+    deeper than Python's recursion limit, anything after the object): :func:`loads` then
+    decides. ``ValueError`` where it is not JSON. Keeping containers as text keeps a
+    session's data out of the collector's way until a value is read: a ``str`` is no
+    container (a dict is one, even one the collector does not track: every dict counts
+    towards its next collection).
 
-    >>> scan_members('{"cookie":{},"n":[1,{"b":2}], "s" : "x"}', 13)
-    ({'n': None, 's': None}, {'n': '[1,{"b":2}]', 's': '"x"'})
+    >>> scan_members('{"cookie":{},"n":[1,{"b":2}], "s" : "x", "o": {"a": 1}}', 13)
+    ({'n': None, 's': 'x', 'o': None}, {'n': '[1,{"b":2}]', 'o': '{"a": 1}'})
     >>> scan_members('{"cookie":{}}', 12)
     ({}, {})
     """
-    keys: dict[str, None] = {}
+    keys: dict[str, Any] = {}
     values: dict[str, str] = {}
     scan = _DECODER.scan_once  # type: ignore[attr-defined]
     text += "\0"  # an end that is no JSON: every look below may go one past the object
@@ -133,13 +136,17 @@ def scan_members(text: str, index: int) -> tuple[dict[str, None], dict[str, str]
         if text[start] in _SPACE:
             start = _skip(text, start)
         try:
-            _, at = scan(text, start)
+            value, at = scan(text, start)
         except StopIteration as stop:
             raise ValueError(f"Expecting value at {stop.value}") from None
         except RecursionError:
             return None
-        keys[key] = None
-        values[key] = text[start:at]
+        if type(value) in _SCALARS:  # a duplicate key: the last value wins, in the first's place
+            keys[key] = value
+            values.pop(key, None)
+        else:
+            keys[key] = None
+            values[key] = text[start:at]
         if text[at] in _SPACE:
             at = _skip(text, at)
         if text[at] == ",":
@@ -153,6 +160,8 @@ def scan_members(text: str, index: int) -> tuple[dict[str, None], dict[str, str]
 
 
 _SPACE = frozenset(" \t\n\r")
+#: what a JSON value is when it is no container: these cost the collector nothing to hold
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _skip(text: str, at: int) -> int:

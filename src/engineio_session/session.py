@@ -82,7 +82,9 @@ class Cookie:
     (True, False)
     """
 
-    __slots__ = ("_expires_cache", "_fields")
+    # the last expires string parsed and its time value: two slots, not a tuple (a tuple is
+    # one more object per connection for the cyclic collector to count)
+    __slots__ = ("_expires_ms", "_expires_text", "_fields")
 
     def __init__(
         self,
@@ -99,7 +101,8 @@ class Cookie:
         now: float | None = None,
     ) -> None:
         self._fields: dict[str, Any] = {"originalMaxAge": None, "expires": None}
-        self._expires_cache: tuple[str, float] | None = None
+        self._expires_text: str | None = None
+        self._expires_ms = math.nan
         self.http_only = http_only
         self.path = path
         if max_age is not None:
@@ -126,7 +129,7 @@ class Cookie:
             raise ValueError(f"the cookie is a {type(data).__name__}, not an object")
         cookie = cls.__new__(cls)
         cookie._fields = data if owned and type(data) is dict else dict(data)
-        cookie._expires_cache = None
+        cookie._expires_text = None
         expires = cookie._fields.get("expires")
         if expires is not None and not isinstance(expires, str):
             raise ValueError(f"cookie.expires is {_kind(expires)}, not a date string")
@@ -150,7 +153,8 @@ class Cookie:
     def copy(self) -> Cookie:
         twin = Cookie.__new__(Cookie)
         twin._fields = dict(self._fields)
-        twin._expires_cache = self._expires_cache
+        twin._expires_text = self._expires_text
+        twin._expires_ms = self._expires_ms
         return twin
 
     def __eq__(self, other: object) -> bool:
@@ -182,11 +186,11 @@ class Cookie:
         return value if isinstance(value, float) else None
 
     def _parse_expires(self, text: str) -> float:
-        cache = self._expires_cache
-        if cache is not None and cache[0] is text:
-            return cache[1]
+        if self._expires_text is text:
+            return self._expires_ms
         ms = parse_date(text)
-        self._expires_cache = (text, ms)
+        self._expires_text = text
+        self._expires_ms = ms
         return ms
 
     @property
