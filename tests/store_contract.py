@@ -38,8 +38,7 @@ def check_method_kinds(store: Any, *, is_async: bool, methods: tuple[str, ...] =
         method = getattr(store, name, None)
         assert callable(method), f"{type(store).__name__} has no {name}()"
         assert inspect.iscoroutinefunction(method) == is_async, (
-            f"{type(store).__name__}.{name} is "
-            f"{'not ' if is_async else ''}a coroutine function"
+            f"{type(store).__name__}.{name} is {'not ' if is_async else ''}a coroutine function"
         )
 
 

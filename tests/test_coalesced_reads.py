@@ -32,15 +32,23 @@ def target(request: pytest.FixtureRequest) -> Iterator[RedisTarget]:
 
 
 def counted(store: AsyncRedisStore) -> list[list[bytes]]:
-    """Record the keys of each MGET the store sends."""
+    """Record the keys of each MGET the store sends (before its first read: the batch takes
+    both of the store's ways to read when it is made)."""
     calls: list[list[bytes]] = []
-    real = store._mget
+    real, real_start = store._mget, store._start_mget
 
     async def mget(keys: list[bytes]) -> list[Any]:
         calls.append(list(keys))
         return await real(keys)
 
+    def start(keys: list[bytes]) -> Any:
+        started = real_start(keys)
+        if started is not None:  # else the batch awaits _mget: counted there
+            calls.append(list(keys))
+        return started
+
     store._mget = mget  # type: ignore[method-assign]
+    store._start_mget = start  # type: ignore[method-assign]
     return calls
 
 

@@ -7,7 +7,10 @@ read) and the clients it leaves to redis-py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -297,6 +300,156 @@ def test_a_cancelled_read_closes_the_connection_others_retry(
     assert isinstance(cancelled, asyncio.CancelledError)
     assert other == ["é\r\n$-1\r\n".encode()]  # answered on a new connection
     assert after == [b"small"]
+
+
+# --- a read sent at once, from the batch's callback (PipelinedReads.start) ------------------
+
+
+@contextlib.contextmanager
+def scripted(*replies: bytes) -> Iterator[int]:
+    """A loopback "Redis" that answers its n-th command with ``replies[n]`` and then
+    nothing more: a server that hangs while a connection to it is open."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
+        held.append(connection)
+        for reply in replies:
+            connection.recv(65536)
+            connection.sendall(reply)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+        thread.join(timeout=5)
+        for connection in held:
+            connection.close()
+
+
+NIL = b"*1\r\n$-1\r\n"  # MGET of one key that is not there
+
+
+def started_reads(store: AsyncRedisStore) -> list[bool]:
+    """Record, for each batch, whether the store sent it at once (start) or awaited mget."""
+    started: list[bool] = []
+    real = store._start_mget
+
+    def start(keys: list[bytes]) -> Any:
+        values = real(keys)
+        started.append(values is not None)
+        return values
+
+    store._start_mget = start  # type: ignore[method-assign]
+    return started
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (b"-ERR not today\r\n", "ERR not today"),
+        (b"*2\r\n$-1\r\n$-1\r\n", "MGET answered something else than one value per key"),
+        (b"+OK\r\n", "MGET answered something else than one value per key"),
+    ],
+)
+def test_a_started_read_answered_wrongly_fails_its_readers(reply: bytes, error: str) -> None:
+    with scripted(NIL, reply) as port:
+
+        async def main() -> tuple[list[Any], list[bool]]:
+            store = AsyncRedisStore(redis.asyncio.Redis.from_url(f"redis://127.0.0.1:{port}"))
+            started = started_reads(store)
+            first = await store.get("a")
+            found = await asyncio.gather(store.get("b"), store.get("b"), return_exceptions=True)
+            return [first, *found], started
+
+        (first, *found), started = asyncio.run(main())
+    assert first is None and started == [False, True]
+    assert all(isinstance(e, StoreError) and error in str(e) for e in found)
+
+
+def test_a_read_is_started_only_on_an_open_connection_of_its_loop(
+    redis_url: str, keys: list[bytes]
+) -> None:
+    reads = PipelinedReads.of(redis.asyncio.Redis.from_url(redis_url))
+    assert reads is not None
+
+    async def main(connect: bool) -> Any:
+        if connect:
+            await reads.mget(keys[:1])
+        started = reads.start(keys[:3])
+        return started if started is None else await started
+
+    assert asyncio.run(main(False)) is None  # nothing open yet: the batch awaits mget()
+    assert asyncio.run(main(True)) == [b"small", b"\x00\xff" * 200_000, "é\r\n$-1\r\n".encode()]
+    assert asyncio.run(main(False)) is None  # another loop: its connection is not this one's
+
+
+def test_a_started_read_on_a_killed_connection_is_sent_once_more(
+    redis_url: str, keys: list[bytes]
+) -> None:
+    async def main() -> Any:
+        reads = PipelinedReads.of(redis.asyncio.Redis.from_url(redis_url))
+        assert reads is not None
+        await reads.mget(keys[:1])
+        with redis.Redis.from_url(redis_url) as admin:  # blocking: the loop does not run
+            admin.client_kill_filter(skipme=True, _type="normal", laddr=None, user=None)
+        started = reads.start(keys[:1])
+        assert started is not None  # the connection does not know yet
+        found = await started
+        await reads.aclose()
+        return found
+
+    assert asyncio.run(main()) == [b"small"]
+
+
+def test_a_cancelled_started_read_closes_the_connection(redis_url: str, keys: list[bytes]) -> None:
+    async def main() -> tuple[Any, Any]:
+        reads = PipelinedReads.of(redis.asyncio.Redis.from_url(redis_url))
+        assert reads is not None
+        await reads.mget(keys[:1])
+        connection = reads._connection
+        assert connection is not None
+        started = reads.start(keys[:1])
+        assert started is not None
+        started.cancel()
+        await asyncio.sleep(0)
+        after = await reads.mget(keys[:1])  # a new connection
+        await reads.aclose()
+        return connection.lost, after
+
+    lost, after = asyncio.run(main())
+    assert isinstance(lost, redis.ConnectionError) and after == [b"small"]
+
+
+def test_a_started_read_past_the_deadline_times_out_and_closes_the_connection() -> None:
+    with scripted(NIL) as port:
+
+        async def main() -> tuple[Any, Any, list[bool]]:
+            store = AsyncRedisStore(
+                redis.asyncio.Redis.from_url(f"redis://127.0.0.1:{port}"), timeout=0.2
+            )
+            started = started_reads(store)
+            first = await store.get("a")  # connects (awaits mget); answered
+            pipelined = store._pipelined
+            assert pipelined is not None and pipelined._connection is not None
+            connection = pipelined._connection
+            try:
+                await store.get("b")  # sent at once on that connection, never answered
+            except StoreError as error:
+                return first, (error, connection.lost), started
+            raise AssertionError("no timeout")
+
+        first, (error, lost), started = asyncio.run(main())
+    assert first is None and started == [False, True]
+    assert "no answer within 0.2 s" in str(error) and lost is not None
 
 
 def test_a_store_used_from_two_event_loops(redis_url: str, keys: list[bytes]) -> None:

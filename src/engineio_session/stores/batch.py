@@ -11,11 +11,17 @@ asks for all of their keys at once (an MGET; one thread hop for every file)::
 A read is only ever answered by a round trip made after it was asked for, so a session the
 Node app destroyed before a handshake began is never handed to it. One deadline bounds the
 round trip for all of its readers (a timer for each would cost more than the read).
+
+A store that can send a read at once, from a plain callback, gives ``start`` too: the
+round trip then needs no task, no coroutine and no timeout scope of its own, only the
+future ``start`` returns and one timer (what a batch costs is paid by every handshake
+under load).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
@@ -23,6 +29,9 @@ __all__ = ["ReadBatch"]
 
 Key = Hashable
 Fetch = Callable[[list[Any]], Awaitable[list[Any]]]
+#: ``start(keys)``: the future of the values, the read already sent; None where it cannot
+#: be sent at once (``fetch`` then runs in a task). Cancelling the future gives the read up.
+Start = Callable[[list[Any]], "asyncio.Future[list[Any]] | None"]
 
 
 class ReadBatch:
@@ -33,8 +42,10 @@ class ReadBatch:
         fetch: Fetch,
         wrap_error: Callable[[BaseException], BaseException],
         timeout: float | None = None,
+        start: Start | None = None,
     ) -> None:
         self._fetch = fetch
+        self._start = start
         self._wrap_error = wrap_error
         #: seconds the round trip may take; past it every reader gets the wrapped TimeoutError
         self._timeout = timeout
@@ -57,26 +68,68 @@ class ReadBatch:
     def _flush(self, waiting: dict[Key, list[asyncio.Future[Any]]]) -> None:
         if self._waiting is waiting:
             self._waiting = None
-        task = asyncio.ensure_future(self._read(waiting))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _read(self, waiting: dict[Key, list[asyncio.Future[Any]]]) -> None:
         keys = [key for key, futures in waiting.items() if not all(f.done() for f in futures)]
         if not keys:
             return  # every reader gave up (timed out, cancelled) before the turn came
+        if self._start is not None:
+            values = self._start(keys)
+            if values is not None:
+                deadline = None
+                if self._timeout is not None:
+                    deadline = values.get_loop().call_later(self._timeout, values.cancel)
+                answer = functools.partial(self._answer, waiting, keys, deadline)
+                values.add_done_callback(answer)
+                return
+        task = asyncio.ensure_future(self._read(waiting, keys))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _read(self, waiting: dict[Key, list[asyncio.Future[Any]]], keys: list[Key]) -> None:
         try:
             async with asyncio.timeout(self._timeout):
                 values = await self._fetch(keys)
+            self._deliver(waiting, keys, values)
         except BaseException as error:
-            for key in keys:
-                for future in waiting[key]:
-                    if not future.done():
-                        future.set_exception(self._wrap_error(error))
+            self._fail(waiting, keys, error)
             if not isinstance(error, Exception):
                 raise
+
+    def _answer(
+        self,
+        waiting: dict[Key, list[asyncio.Future[Any]]],
+        keys: list[Key],
+        deadline: asyncio.TimerHandle | None,
+        values: asyncio.Future[list[Any]],
+    ) -> None:
+        """A started read is done: its values (or its failure; cancelled: the deadline)."""
+        if deadline is not None:
+            deadline.cancel()
+        if values.cancelled():
+            self._fail(waiting, keys, TimeoutError())
             return
+        error = values.exception()
+        if error is not None:
+            self._fail(waiting, keys, error)
+            return
+        try:
+            self._deliver(waiting, keys, values.result())
+        except ValueError as mismatch:
+            self._fail(waiting, keys, mismatch)
+
+    def _deliver(
+        self, waiting: dict[Key, list[asyncio.Future[Any]]], keys: list[Key], values: list[Any]
+    ) -> None:
+        if len(values) != len(keys):
+            raise ValueError(f"{len(values)} values read for {len(keys)} keys")
         for key, value in zip(keys, values, strict=True):
             for future in waiting[key]:
                 if not future.done():
                     future.set_result(value)
+
+    def _fail(
+        self, waiting: dict[Key, list[asyncio.Future[Any]]], keys: list[Key], error: BaseException
+    ) -> None:
+        for key in keys:
+            for future in waiting[key]:
+                if not future.done():
+                    future.set_exception(self._wrap_error(error))

@@ -203,6 +203,76 @@ def _response_error(message: str) -> Exception:
     return error
 
 
+def _values(reply: Any, keys: list[bytes]) -> list[bytes | None]:
+    if not isinstance(reply, list) or len(reply) != len(keys):
+        raise _response_error("MGET answered something else than one value per key")
+    return reply
+
+
+class _StartedRead:
+    """One :meth:`PipelinedReads.start`: the reply on the connection becomes ``values``;
+    a connection that fails is replaced and the read sent once more, as :meth:`mget`
+    does; ``values`` cancelled gives the read up."""
+
+    __slots__ = ("again", "connection", "keys", "payload", "reads", "reply", "values")
+
+    def __init__(
+        self,
+        reads: PipelinedReads,
+        keys: list[bytes],
+        payload: bytes,
+        connection: _Connection,
+        reply: asyncio.Future[Any],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.reads = reads
+        self.keys = keys
+        self.payload = payload
+        self.connection = connection
+        self.reply = reply
+        self.again: asyncio.Future[list[bytes | None]] | None = None
+        self.values: asyncio.Future[list[bytes | None]] = loop.create_future()
+        reply.add_done_callback(self._replied)
+        self.values.add_done_callback(self._given_up)
+
+    def _replied(self, reply: asyncio.Future[Any]) -> None:
+        if self.values.done():
+            return
+        error = reply.exception()  # never cancelled: only the connection settles it
+        if error is None:
+            self._settle(lambda: _values(reply.result(), self.keys))
+        elif isinstance(error, _redis().ConnectionError):
+            again = asyncio.ensure_future(self.reads._mget_again(self.keys, self.payload))
+            self.again = again
+            again.add_done_callback(self._answered_again)
+        else:
+            self.values.set_exception(error)
+
+    def _answered_again(self, again: asyncio.Future[list[bytes | None]]) -> None:
+        if again.cancelled():
+            return  # only ever cancelled by _given_up, once values is done
+        if self.values.done():
+            again.exception()  # retrieved: nobody waits for it any more
+            return
+        self._settle(again.result)
+
+    def _settle(self, values: Any) -> None:
+        try:
+            self.values.set_result(values())
+        except Exception as error:
+            self.values.set_exception(error)
+
+    def _given_up(self, values: asyncio.Future[Any]) -> None:
+        if not values.cancelled():
+            return
+        if self.again is not None:
+            self.again.cancel()  # its own read closes its connection
+        elif not self.reply.done():
+            # the reply is still owed: close the connection, so that nothing still in it
+            # can answer a later read
+            self.connection.abort(_connection_error("a read was cancelled"))
+
+
 def _retrieve(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()
@@ -266,11 +336,30 @@ class PipelinedReads:
         try:
             reply = await self._ask(connection, payload)
         except _redis().ConnectionError:
-            # a connection Redis closed fails its first use: once more, on a new one
-            reply = await self._ask(await self._open(), payload)
-        if not isinstance(reply, list) or len(reply) != len(keys):
-            raise _response_error("MGET answered something else than one value per key")
-        return reply
+            return await self._mget_again(keys, payload)
+        return _values(reply, keys)
+
+    async def _mget_again(self, keys: list[bytes], payload: bytes) -> list[bytes | None]:
+        # a connection Redis closed fails its first use: once more, on a new one
+        return _values(await self._ask(await self._open(), payload), keys)
+
+    def start(self, keys: list[bytes]) -> asyncio.Future[list[bytes | None]] | None:
+        """``MGET keys`` sent now, from a plain callback, on the open connection: the future
+        of the values (as :meth:`mget` returns them; cancel it to give the read up, which
+        closes the connection as a cancelled :meth:`mget` does), or None where this loop
+        has no open connection yet (await :meth:`mget`: it opens one)."""
+        connection = self._connection
+        if connection is None or connection.lost is not None:
+            return None
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            return None
+        payload = pack_command("MGET", *keys)
+        try:
+            reply = connection.send(payload)
+        except _redis().ConnectionError:
+            return None
+        return _StartedRead(self, keys, payload, connection, reply, loop).values
 
     async def _ask(self, connection: _Connection, payload: bytes) -> Any:
         future = connection.send(payload)

@@ -375,7 +375,11 @@ class AsyncRedisStore(_RedisStoreBase):
                 return timed_out(self.name, self.timeout)
             return failed(self.name, error)
 
-        return ReadBatch(self._mget, wrap, self.timeout)
+        return ReadBatch(self._mget, wrap, self.timeout, self._start_mget)
+
+    def _start_mget(self, keys: list[bytes]) -> asyncio.Future[list[Any]] | None:
+        pipelined = self._pipelined
+        return None if pipelined is None else pipelined.start(keys)
 
     @functools.cached_property
     def _pipelined(self) -> PipelinedReads | None:
