@@ -363,6 +363,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ping-interval", type=float, default=25.0)
     parser.add_argument("--ping-timeout", type=float, default=20.0)
     parser.add_argument(
+        "--gc-detail",
+        action="store_true",
+        help="count the objects each young collection promotes (costs the servers time)",
+    )
+    parser.add_argument(
         "--servers",
         default="main,other,probes",
         help="main, other, probes, extra, or server keys: " + ", ".join(SPECS),
@@ -409,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
             ping_interval=args.ping_interval,
             ping_timeout=args.ping_timeout,
             logs=sessions.logs,
+            gc_detail=args.gc_detail,
         )
         for round_ in range(1, args.repeat + 1):
             for spec in specs:
@@ -420,9 +426,14 @@ def main(argv: list[str] | None = None) -> int:
                     f"(p50 {measured['latency_p50_ms']:.1f} ms, p99 "
                     f"{measured['latency_p99_ms']:.1f} ms, {measured['cpu_us']:.0f} µs CPU "
                     f"of which {measured['gc_us']:.0f} µs GC "
-                    f"({measured['gc_by_generation'][2][0]:.1f} full collections per 1,000, "
-                    f"{measured['promoted'][1]:.0f} objects promoted to the oldest generation "
-                    "per handshake), "
+                    f"({measured['gc_by_generation'][2][0]:.1f} full collections per 1,000"
+                    + (
+                        f", {measured['promoted'][1]:.0f} objects promoted to the oldest "
+                        "generation per handshake"
+                        if args.gc_detail
+                        else ""
+                    )
+                    + "), "
                     f"{measured['sockets_open']:,} "
                     f"sockets, {measured['rss_mb']:.0f} MB)",
                     flush=True,

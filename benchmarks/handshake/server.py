@@ -30,7 +30,8 @@ than the connection's previous message did (``handle.get(sid)``: the reload of
 ``reload=True``), open Engine.IO sockets, the RSS of the process serving (bytes), the CPU
 time it used (user + system, seconds, all its threads), the time spent in the cyclic garbage
 collector (seconds, ``gc.callbacks``), per generation, the objects that survived young
-collections (``promoted``: into generation 1, into 2) and its pid.
+collections (``promoted``: into generation 1, into 2; counted only with ``"gc_detail":
+true``, as listing the young generations costs time) and its pid.
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 class Stats:
-    def __init__(self, eio: Any) -> None:
+    def __init__(self, eio: Any, gc_detail: bool = False) -> None:
         self.eio = eio
+        self.gc_detail = gc_detail
         self.gc_seconds = 0.0  # time in the cyclic garbage collector
         #: collections and seconds per generation (0, 1, 2)
         self.gc_by_generation = [[0, 0.0], [0, 0.0], [0, 0.0]]
@@ -76,11 +78,11 @@ class Stats:
     def _gc(self, phase: str, info: dict[str, Any]) -> None:
         generation_collected = info["generation"]
         if phase == "start":
-            if generation_collected < 2:
+            if self.gc_detail and generation_collected < 2:
                 self._young = sum(len(gc.get_objects(g)) for g in range(generation_collected + 1))
             self._gc_started = time.perf_counter()
         else:
-            if generation_collected < 2:
+            if self.gc_detail and generation_collected < 2:
                 self.promoted[generation_collected] += self._young - info["collected"]
             seconds = time.perf_counter() - self._gc_started
             self.gc_seconds += seconds
@@ -162,7 +164,7 @@ def attach_options(config: dict[str, Any]) -> dict[str, Any]:
 
 def async_app(config: dict[str, Any]) -> tuple[Any, Stats]:
     eio = engineio.AsyncServer(**options(config, "asgi"))
-    stats = Stats(eio)
+    stats = Stats(eio, bool(config.get("gc_detail")))
     store = make_store(config, asynchronous=True)
     modify = bool(config.get("modify"))
 
@@ -214,7 +216,7 @@ def async_app(config: dict[str, Any]) -> tuple[Any, Stats]:
 
 def sync_app(config: dict[str, Any]) -> tuple[Any, Stats]:
     eio = engineio.Server(**options(config, "threading"))
-    stats = Stats(eio)
+    stats = Stats(eio, bool(config.get("gc_detail")))
     store = make_store(config, asynchronous=False)
     modify = bool(config.get("modify"))
 

@@ -36,6 +36,10 @@ class Setup:
     ping_interval: float  # seconds, the same on both sides
     ping_timeout: float
     logs: Path  # a directory for the servers' stderr
+    #: Python servers count the objects their young collections promote (``--gc-detail``):
+    #: a diagnosis, off in a measured run (it lists each young generation per collection,
+    #: a cost that grows with the collections a server makes)
+    gc_detail: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ def python_config(spec: Spec, setup: Setup) -> dict[str, Any]:
         "secret": setup.secret,
         "ping_interval": setup.ping_interval,
         "ping_timeout": setup.ping_timeout,
+        "gc_detail": setup.gc_detail,
         **spec.config,
     }
 
