@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -284,7 +284,9 @@ class _SessionSend:
             scope.get("extensions") or {}
         )
 
-    async def __call__(self, message: dict[str, Any]) -> Any:
+    def __call__(self, message: dict[str, Any]) -> Awaitable[Any]:
+        # a plain function returning the server's own awaitable: no coroutine of ours per
+        # message on a hot path (python-engineio awaits what send returns)
         exchange = self.exchange
         kind = message.get("type")
         if kind in ("http.response.start", "websocket.accept", "websocket.close"):
@@ -294,17 +296,19 @@ class _SessionSend:
             message = {**message, "headers": [*message.get("headers", []), *cookies]}
         elif kind == "websocket.close" and exchange.rejected and self.can_401:
             exchange.rejected = False  # once: the pre-accept close is the rejection
-            await self.send(
-                {
-                    "type": "websocket.http.response.start",
-                    "status": 401,
-                    "headers": [(b"content-type", b"application/json")],
-                }
-            )
-            return await self.send(
-                {"type": "websocket.http.response.body", "body": b'"Unauthorized"'}
-            )
-        return await self.send(message)
+            return self._unauthorized()
+        awaitable: Awaitable[Any] = self.send(message)
+        return awaitable
+
+    async def _unauthorized(self) -> Any:
+        await self.send(
+            {
+                "type": "websocket.http.response.start",
+                "status": 401,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        return await self.send({"type": "websocket.http.response.body", "body": b'"Unauthorized"'})
 
 
 # --- closing -------------------------------------------------------------------------------
