@@ -155,3 +155,29 @@ def test_a_save_before_any_read_sends_no_change() -> None:
     session = load()
     session["flash"] = {"info": "hi"}  # a set before any read
     assert Changes.of(session).set == {"flash": {"info": "hi"}}
+
+
+def test_the_cookie_is_made_when_first_asked_for_and_expiry_needs_none() -> None:
+    session = load()
+    assert session._cookie is None and not session.expired()
+    assert session.expired(now=4_102_444_800_000)  # 2100-01-01: after 2099-12-02
+    cookie = session.cookie
+    assert session.cookie is cookie and session._cookie_fields is None
+    assert cookie.to_json() == json.loads(COOKIE) and not session.expired()
+    cookie.set_max_age(1_000, now=0)  # a change through it is the session's
+    assert session.to_json()["cookie"]["originalMaxAge"] == 1_000
+    assert session.expired(now=1_000) and not session.expired(now=999)
+
+
+def test_a_live_copy_takes_the_cookie_not_made_yet() -> None:
+    session = load()
+    twin = Session("sid")
+    twin.copy_from(session)
+    assert twin._cookie is None and twin.cookie.to_json() == json.loads(COOKIE)
+    assert twin.expired(now=4_102_444_800_000) and not twin.expired()
+
+
+def test_a_cookie_that_is_no_cookie_fails_the_load() -> None:
+    for cookie in ('{"expires":5}', '{"expires":"soon"}', '{"originalMaxAge":"1"}', "[]"):
+        with pytest.raises(CorruptSessionError):
+            load('{"cookie":' + cookie + ',"a":1}')

@@ -127,19 +127,36 @@ class Cookie:
         """
         if not isinstance(data, Mapping):
             raise ValueError(f"the cookie is a {type(data).__name__}, not an object")
-        cookie = cls.__new__(cls)
-        cookie._fields = data if owned and type(data) is dict else dict(data)
-        cookie._expires_text = None
-        expires = cookie._fields.get("expires")
-        if expires is not None and not isinstance(expires, str):
-            raise ValueError(f"cookie.expires is {_kind(expires)}, not a date string")
-        if isinstance(expires, str) and math.isnan(cookie._parse_expires(expires)):
-            raise ValueError(f"cookie.expires is {_kind(expires)} that is not a date")
-        original = cookie._fields.get("originalMaxAge")
+        fields = data if owned and type(data) is dict else dict(data)
+        return cls._of(fields, cls.checked_expiry(fields))
+
+    @staticmethod
+    def checked_expiry(fields: Mapping[str, Any]) -> float | None:
+        """The time value of stored cookie ``fields``' expiry (None: a browser-session
+        cookie); ``ValueError`` if they are no cookie's (what :meth:`from_json` checks)."""
+        expires = fields.get("expires")
+        ms = None
+        if expires is not None:
+            if not isinstance(expires, str):
+                raise ValueError(f"cookie.expires is {_kind(expires)}, not a date string")
+            ms = parse_date(expires)
+            if math.isnan(ms):
+                raise ValueError(f"cookie.expires is {_kind(expires)} that is not a date")
+        original = fields.get("originalMaxAge")
         if original is not None and (
             isinstance(original, bool) or not isinstance(original, (int, float))
         ):
             raise ValueError(f"cookie.originalMaxAge is {_kind(original)}, not a number")
+        return ms
+
+    @classmethod
+    def _of(cls, fields: dict[str, Any], expires_ms: float | None) -> Cookie:
+        """The cookie of checked ``fields`` (kept, not copied) whose expiry is ``expires_ms``."""
+        cookie = cls.__new__(cls)
+        cookie._fields = fields
+        expires = fields.get("expires")
+        cookie._expires_text = expires if isinstance(expires, str) else None
+        cookie._expires_ms = math.nan if expires_ms is None else expires_ms
         return cookie
 
     def to_json(self) -> dict[str, Any]:
@@ -346,15 +363,21 @@ class Session(DataMapping):
 
     __slots__ = (
         "_baseline",
+        "_cookie",
+        "_cookie_expires",
+        "_cookie_fields",
         "_items",
         "_loaded_hash",
         "_origin",
         "_parse",
         "_raw",
         "_rest",
-        "cookie",
         "id",
     )
+    #: the Cookie once made; until then the stored fields and their expiry (see ``cookie``)
+    _cookie: Cookie | None
+    _cookie_fields: dict[str, Any] | None
+    _cookie_expires: float | None
 
     def __init__(
         self, sid: str, cookie: Cookie | None = None, data: Mapping[str, Any] | None = None
@@ -376,6 +399,28 @@ class Session(DataMapping):
         self._parse: Callable[[str], Any] = jsjson.loads
         if data:
             self.update(data)
+
+    @property
+    def cookie(self) -> Cookie:
+        """The session's :class:`Cookie`. A loaded session keeps its stored fields and makes
+        the Cookie when first asked for it: a connection whose cookie nobody touches holds
+        one object fewer for the cyclic collector (the expiry check needs no Cookie)."""
+        cookie = self._cookie
+        if cookie is None:
+            with _FIRST_READS:  # two threads asking first must get one and the same Cookie
+                cookie = self._cookie
+                if cookie is None:
+                    fields = self._cookie_fields
+                    assert fields is not None
+                    cookie = self._cookie = Cookie._of(fields, self._cookie_expires)
+                    self._cookie_fields = None
+        return cookie
+
+    @cookie.setter
+    def cookie(self, cookie: Cookie) -> None:
+        self._cookie = cookie
+        self._cookie_fields = None
+        self._cookie_expires = None
 
     @property
     def _data(self) -> dict[str, Any]:
@@ -511,7 +556,15 @@ class Session(DataMapping):
         handshake with no handler reading it never pay for it). ``origin`` names the store
         in the :class:`~engineio_session.errors.CorruptSessionError` of a rest that is not
         JSON. ``ValueError`` if ``cookie`` is no cookie."""
-        session = cls(sid, Cookie.from_json(cookie, owned=True))
+        if not isinstance(cookie, Mapping):
+            raise ValueError(f"the cookie is a {type(cookie).__name__}, not an object")
+        fields = cookie if type(cookie) is dict else dict(cookie)
+        session = cls.__new__(cls)
+        session.id = sid
+        session._cookie = None  # made when first asked for (see cookie)
+        session._cookie_fields = fields
+        session._cookie_expires = Cookie.checked_expiry(fields)
+        session._raw = None
         session._items = None
         session._origin = origin
         session._rest = rest
@@ -567,7 +620,9 @@ class Session(DataMapping):
     def copy_from(self, other: Session) -> None:
         """Hold what ``other`` holds: its cookie, its data (a shallow copy) and the baseline
         of :attr:`modified` (still lazy if it was). The id stays."""
-        self.cookie = other.cookie
+        self._cookie = other._cookie  # the same Cookie, or the fields it will be made of
+        self._cookie_fields = other._cookie_fields
+        self._cookie_expires = other._cookie_expires
         self._items = None if other._items is None else dict(other._items)
         self._raw = None if other._raw is None else dict(other._raw)
         self._origin = other._origin
@@ -587,7 +642,11 @@ class Session(DataMapping):
         self.cookie.touch(now=now)
 
     def expired(self, *, now: float | None = None) -> bool:
-        return self.cookie.expired(now=now)
+        cookie = self._cookie
+        if cookie is not None:
+            return cookie.expired(now=now)
+        expires = self._cookie_expires  # Cookie.expired's rule, on what was loaded
+        return expires is not None and expires <= (now_ms() if now is None else now)
 
     def read_items(self) -> Iterator[tuple[str, Any]]:
         """The (key, value) pairs whose value was read or set since the session was loaded
