@@ -169,6 +169,62 @@ def test_no_stored_session(found: Any) -> None:
     assert result is False
 
 
+# --- read ahead: the session read before the server handles the request (ASGI) ------------
+
+
+def read_ahead(core: Core, exchange: Exchange, table: dict[Any, Any]) -> list[Call]:
+    return steps(core._read_ahead(exchange), answer(table))
+
+
+def store_calls(made: list[Call]) -> list[Call]:
+    return [c for c in made if isinstance(getattr(c.function, "__self__", None), FakeStore)]
+
+
+def test_a_session_read_ahead_is_the_handshakes_and_is_not_read_again() -> None:
+    core = Core()
+    fired: list[Any] = []
+    core.handlers["session"] = lambda sid, session: fired.append(session)
+    exchange = Exchange(cookie())
+    read = read_ahead(core, exchange, {"get": stored(user="ada")})
+    assert [(c.function, c.args) for c in read] == [(core.store.get, ("abc",))]
+    made, result, environ = handshake(core, exchange, {"get": "never asked"})
+    assert store_calls(made) == [] and result is None  # no second read
+    live = environ[ENVIRON_SESSION]
+    assert isinstance(live, LiveSession) and live["user"] == "ada" and fired == [live]
+    assert exchange.loaded is None  # taken once
+
+
+def test_what_a_read_ahead_found_decides_as_a_read_would() -> None:
+    for found, options, expected in [
+        (None, {}, None),
+        (None, {"required": True}, False),
+        (DOWN, {}, None),
+        (DOWN, {"on_store_error": "reject"}, False),
+    ]:
+        core = Core(**options)
+        exchange = Exchange(cookie())
+        read_ahead(core, exchange, {"get": found})
+        made, result, environ = handshake(core, exchange, {"get": stored()})
+        assert store_calls(made) == [] and result is expected
+        assert environ.get(ENVIRON_SESSION) is None
+
+
+def test_a_read_ahead_reads_nothing_unverified() -> None:
+    for exchange in (Exchange(None), Exchange(cookie(secret="forged")), Exchange("a=b")):
+        core = Core()
+        assert read_ahead(core, exchange, {"get": stored()}) == []
+        made, _, environ = handshake(core, exchange, {"get": stored()})
+        assert store_calls(made) == [] and environ[ENVIRON_SESSION] is None
+
+
+def test_cookie_session_has_nothing_to_read_ahead() -> None:
+    from engineio_session.cookie_session import CookieSession
+
+    core = Core(cookie_session=CookieSession(["k1"]), secret=None)
+    exchange = Exchange(cookie())
+    assert read_ahead(core, exchange, {}) == [] and exchange.loaded is None
+
+
 # --- store failures and the breaker -------------------------------------------------------
 
 

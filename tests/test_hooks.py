@@ -442,3 +442,67 @@ def test_oldest_declared_versions() -> None:
     summary = run.stdout.strip().splitlines()[-1]
     skipped = re.search(r"(\d+) skipped", summary)
     assert " passed" in summary and (skipped is None or skipped.group(1) == "1"), run.stdout
+
+
+@pytest.mark.parametrize(
+    ("scope", "handshake"),
+    [
+        ({"type": "http", "method": "GET", "query_string": b"EIO=4&transport=polling"}, True),
+        ({"type": "websocket", "query_string": b"EIO=4&transport=websocket"}, True),
+        ({"type": "http", "method": "GET", "query_string": b"EIO=4&sid=abc"}, False),
+        ({"type": "http", "method": "POST", "query_string": b"EIO=4&transport=polling"}, False),
+        ({"type": "websocket", "query_string": b"EIO=4&transport=websocket&sid=abc"}, False),
+        # only looks like a sid: no read ahead, the handshake reads its session itself
+        ({"type": "http", "method": "GET", "query_string": b"EIO=4&xsid=1"}, False),
+    ],
+)
+def test_what_is_read_ahead_is_what_python_engineio_takes_for_a_handshake(
+    scope: dict[str, Any], handshake: bool
+) -> None:
+    assert hooks._may_be_handshake(scope) is handshake
+
+
+def test_asgi_reads_ahead_before_the_server_sees_the_request() -> None:
+    """Under ASGI the read-ahead is awaited before python-engineio handles a handshake (its
+    connect handler then finds the exchange it filled), and not for a request with a sid."""
+    server = engineio.AsyncServer(async_mode="asgi")
+    order: list[str] = []
+
+    async def read_ahead(exchange: Exchange) -> None:
+        order.append("read ahead " + str(exchange.cookie_header))
+        await asyncio.sleep(0)
+        exchange.loaded = ("id", (None, False))
+
+    def connect(sid: str, environ: dict[str, Any]) -> None:
+        exchange = hooks.current_exchange()
+        assert exchange is not None
+        order.append(f"connect {exchange.loaded}")
+
+    server.on("connect", connect)
+    hooks.wrap_handle_request(server, None, read_ahead)
+    app = engineio.ASGIApp(server)
+
+    async def call(query: bytes, method: str = "GET") -> int:
+        status: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        scope = {
+            "type": "http",
+            "method": method,
+            "path": "/engine.io/",
+            "query_string": query,
+            "headers": [(b"cookie", b"a=1")],
+        }
+        await app(scope, receive, send)
+        return status[0]
+
+    assert asyncio.run(call(b"EIO=4&transport=polling")) == 200
+    assert order == ["read ahead a=1", "connect ('id', (None, False))"]
+    assert asyncio.run(call(b"EIO=4&transport=polling&sid=unknown")) == 400
+    assert len(order) == 2  # nothing read for it

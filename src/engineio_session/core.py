@@ -60,12 +60,17 @@ class Exchange:
     response can carry a header at all; ``secure``: whether the request came over https.
     The core adds ``set_cookie`` values and sets ``rejected``; the adapter writes them on
     the response, and sets ``sent`` once it started (no header can be added then).
+
+    ``loaded``: the session read before the server handled the handshake (see
+    :meth:`SessionCore._read_ahead`), for the handshake to take: ``(session_id, (live
+    session or None, whether the store failed))``.
     """
 
     __slots__ = (
         "can_set_cookie",
         "cookie_header",
         "header_value",
+        "loaded",
         "rejected",
         "secure",
         "sent",
@@ -87,6 +92,7 @@ class Exchange:
         self.set_cookie: list[str] = []
         self.rejected = False
         self.sent = False
+        self.loaded: tuple[str | None, tuple[Any, bool]] | None = None
 
     @property
     def open(self) -> bool:
@@ -237,14 +243,17 @@ class SessionCore:
         session = None
         failed = False
         session_id = None
+        loaded, exchange.loaded = exchange.loaded, None
         if options.cookie_session is not None:  # the session is in the cookie: no store
             session = self._from_cookie(exchange)
+        elif loaded is not None:  # read ahead, before the server began the handshake
+            session_id, (session, failed) = loaded
         else:
             session_id = options.session_id(exchange.cookie_header, exchange.header_value)
-        if session_id is not None:
-            session, failed = yield from self._load(session_id, "the handshake")
-            if failed and options.reject_on_store_error():
-                return False
+            if session_id is not None:
+                session, failed = yield from self._load(session_id, "the handshake")
+        if failed and options.reject_on_store_error():
+            return False
         created = False
         # a store that failed may hold this user's session: a new one would log them out
         if session is None and options.create and not failed and options.cookie_session is None:
@@ -276,6 +285,22 @@ class SessionCore:
                 yield from self._fire_plan(sid, session)
             self._start_watch()
         return result
+
+    def _read_ahead(self, exchange: Exchange) -> Plan[None]:
+        """The handshake's session, read before the server handles the request (the ASGI
+        hook awaits this first): the handshake then runs through without waiting, so what
+        the server builds for it lives for microseconds, not for a store's round trip, and
+        the cyclic collector never finds it in flight. What it read waits in
+        ``exchange.loaded`` for :meth:`_handshake`; a request the server turns away (not a
+        handshake after all, a refused origin) just drops it."""
+        options = self._options
+        if options.cookie_session is not None:
+            return
+        session_id = options.session_id(exchange.cookie_header, exchange.header_value)
+        outcome = (None, False)
+        if session_id is not None:
+            outcome = yield from self._load(session_id, "the handshake")
+        exchange.loaded = (session_id, outcome)
 
     def _from_cookie(self, exchange: Exchange) -> Any:
         """cookie-session: the session in the handshake's cookies (or a new, empty one with

@@ -88,7 +88,8 @@ class EngineIOAdapter(SessionCore, Generic[Live]):
             wrappers["message"] = self._on_message
         events = ("session",) if engineio_level else ()
         self._slots = hooks.pin_handlers(self._eio, wrappers, events)
-        hooks.wrap_handle_request(self._eio, self._options.header)
+        read_ahead = self._read_ahead_now if self._eio.is_asyncio_based() else None
+        hooks.wrap_handle_request(self._eio, self._options.header, read_ahead)
 
     # what the core asks of a server ------------------------------------------------------
 
@@ -127,6 +128,9 @@ class EngineIOAdapter(SessionCore, Generic[Live]):
     @staticmethod
     def _drive(plan: Plan[Any]) -> Any:
         raise NotImplementedError
+
+    def _read_ahead_now(self, exchange: Exchange) -> Any:
+        return self._drive(self._read_ahead(exchange))
 
     def _emit_plan(self, session_id: str, data: Any) -> Plan[int]:
         """Engine.IO: send ``data`` to every connection of ``session_id`` (this process's)."""

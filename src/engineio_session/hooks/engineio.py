@@ -222,9 +222,15 @@ def add_aiohttp_cookies(environ: dict[str, Any], exchange: Exchange) -> None:
 # --- the response -------------------------------------------------------------------------
 
 
-def wrap_handle_request(eio: Any, header: str | None) -> None:
+def wrap_handle_request(
+    eio: Any,
+    header: str | None,
+    read_ahead: Callable[[Exchange], Awaitable[None]] | None = None,
+) -> None:
     """Wrap ``eio.handle_request`` (on the instance) so each handshake under WSGI or ASGI has
-    its :class:`Exchange` in this context, and its response carries what the core decided."""
+    its :class:`Exchange` in this context, and its response carries what the core decided.
+    Under ASGI, ``read_ahead(exchange)`` is awaited before the server sees a request that
+    can be a handshake (see :meth:`..core.SessionCore._read_ahead`)."""
     original = eio.handle_request
     if not eio.is_asyncio_based():
 
@@ -258,6 +264,8 @@ def wrap_handle_request(eio: Any, header: str | None) -> None:
     async def handle_asgi(scope: dict[str, Any], receive: Any, send: Any) -> Any:
         exchange = _raw_exchange(scope.get("headers") or (), header, True)
         exchange.secure = scope.get("scheme") in ("https", "wss")
+        if read_ahead is not None and _may_be_handshake(scope):
+            await read_ahead(exchange)
         key = _handler()
         _EXCHANGES[key] = exchange
         try:
@@ -266,6 +274,16 @@ def wrap_handle_request(eio: Any, header: str | None) -> None:
             del _EXCHANGES[key]
 
     eio.handle_request = handle_asgi
+
+
+def _may_be_handshake(scope: dict[str, Any]) -> bool:
+    """Whether an ASGI request can open an Engine.IO connection: python-engineio takes a
+    GET (or a websocket) without a ``sid`` parameter as a handshake. A query that only
+    looks as if it had one (``xsid=``) is not read ahead, which costs nothing: the
+    handshake then reads its session itself."""
+    if scope.get("type") == "http" and scope.get("method") != "GET":
+        return False
+    return b"sid=" not in (scope.get("query_string") or b"")
 
 
 class _SessionSend:
