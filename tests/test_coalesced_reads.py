@@ -135,3 +135,28 @@ def test_two_handshakes_in_one_tick_one_logged_out_on_node(
             driver.run(store.aclose())
             driver.run(store.client.aclose())
             driver.close()
+
+
+def test_a_batch_its_loop_never_sent_does_not_hold_the_next_loops_reads() -> None:
+    from engineio_session.stores.batch import ReadBatch
+
+    sent: list[list[Any]] = []
+
+    async def fetch(keys: list[Any]) -> list[Any]:
+        sent.append(keys)
+        return [f"value of {key}" for key in keys]
+
+    batch = ReadBatch(fetch, lambda error: error, timeout=2)
+    first = asyncio.new_event_loop()
+
+    async def ask_and_leave() -> Any:
+        return batch.get("a")  # asked, never awaited; the loop stops before its next turn
+
+    first.run_until_complete(ask_and_leave())
+    first.close()
+
+    async def ask(key: str) -> Any:
+        return await asyncio.wait_for(batch.get(key), 2)
+
+    assert asyncio.run(ask("b")) == "value of b"
+    assert sent[-1] == ["b"]

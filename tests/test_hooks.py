@@ -467,6 +467,7 @@ def test_asgi_reads_ahead_before_the_server_sees_the_request() -> None:
     connect handler then finds the exchange it filled), and not for a request with a sid."""
     server = engineio.AsyncServer(async_mode="asgi")
     order: list[str] = []
+    scopes: list[dict[str, Any]] = []
 
     async def read_ahead(exchange: Exchange) -> None:
         order.append("read ahead " + str(exchange.cookie_header))
@@ -475,8 +476,9 @@ def test_asgi_reads_ahead_before_the_server_sees_the_request() -> None:
 
     def connect(sid: str, environ: dict[str, Any]) -> None:
         exchange = hooks.current_exchange()
-        assert exchange is not None
+        assert exchange is not None and hooks.asgi_exchange(environ) is exchange
         order.append(f"connect {exchange.loaded}")
+        scopes.append(environ["asgi.scope"])
 
     server.on("connect", connect)
     hooks.wrap_handle_request(server, None, read_ahead)
@@ -504,5 +506,6 @@ def test_asgi_reads_ahead_before_the_server_sees_the_request() -> None:
 
     assert asyncio.run(call(b"EIO=4&transport=polling")) == 200
     assert order == ["read ahead a=1", "connect ('id', (None, False))"]
+    assert "engineio_session.exchange" not in scopes[0]  # not kept once the request ended
     assert asyncio.run(call(b"EIO=4&transport=polling&sid=unknown")) == 400
     assert len(order) == 2  # nothing read for it

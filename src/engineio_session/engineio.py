@@ -142,7 +142,7 @@ class EngineIOAdapter(SessionCore, Generic[Live]):
     # the handshake's request and response ---------------------------------------------------
 
     def _exchange(self, environ: dict[str, Any]) -> Exchange:
-        exchange = hooks.current_exchange()
+        exchange = hooks.asgi_exchange(environ) or hooks.current_exchange()
         if exchange is None:
             exchange = hooks.environ_exchange(environ, self._options.header)
         return exchange

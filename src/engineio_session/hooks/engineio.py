@@ -43,6 +43,7 @@ from ..core import Exchange
 __all__ = [
     "HandlerSlots",
     "add_aiohttp_cookies",
+    "asgi_exchange",
     "check_server",
     "current_exchange",
     "end_websocket",
@@ -186,6 +187,21 @@ def current_exchange() -> Exchange | None:
     return _EXCHANGES.get(_handler())
 
 
+#: where the ASGI wrapper also puts a request's exchange: in its scope, which
+#: python-engineio's environ holds as ``asgi.scope`` (taken out again when the request ends)
+_SCOPE_KEY = "engineio_session.exchange"
+
+
+def asgi_exchange(environ: dict[str, Any]) -> Exchange | None:
+    """The exchange of the ASGI request whose environ this is, found without asking which
+    task runs (each such question costs a system call, ``getpid``, in asyncio)."""
+    scope = environ.get("asgi.scope")
+    if type(scope) is not dict:
+        return None
+    exchange: Exchange | None = scope.get(_SCOPE_KEY)
+    return exchange
+
+
 def environ_exchange(environ: dict[str, Any], header: str | None) -> Exchange:
     """The exchange of a handshake no wrapper saw, from its environ.
 
@@ -268,10 +284,12 @@ def wrap_handle_request(
             await read_ahead(exchange)
         key = _handler()
         _EXCHANGES[key] = exchange
+        scope[_SCOPE_KEY] = exchange
         try:
             return await original(scope, receive, _SessionSend(scope, send, exchange))
         finally:
             del _EXCHANGES[key]
+            scope.pop(_SCOPE_KEY, None)
 
     eio.handle_request = handle_asgi
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
@@ -50,18 +51,29 @@ class ReadBatch:
         #: seconds the round trip may take; past it every reader gets the wrapped TimeoutError
         self._timeout = timeout
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = 0  # where _loop runs
         self._waiting: dict[Key, list[asyncio.Future[Any]]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     def get(self, key: Key) -> asyncio.Future[Any]:
         """A future of the value under ``key``, read at the next turn of the loop."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
         waiting = self._waiting
-        if waiting is None or self._loop is not loop:
-            waiting = self._waiting = {}
-            self._loop = loop
-            loop.call_soon(self._flush, waiting)
+        loop = self._loop
+        # a batch open on a loop running in this thread: that loop is the running one (one
+        # loop runs in a thread at a time), known without get_running_loop's getpid call
+        if (
+            waiting is None
+            or loop is None
+            or self._thread != threading.get_ident()
+            or not loop.is_running()
+        ):
+            loop = asyncio.get_running_loop()
+            if waiting is None or loop is not self._loop:
+                waiting = self._waiting = {}
+                self._loop = loop
+                self._thread = threading.get_ident()
+                loop.call_soon(self._flush, waiting)
+        future: asyncio.Future[Any] = loop.create_future()
         waiting.setdefault(key, []).append(future)
         return future
 
