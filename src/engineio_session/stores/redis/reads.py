@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["IncompleteReplyError", "PipelinedReads", "RespError", "pack_command", "parse_reply"]
@@ -240,7 +241,7 @@ class _StartedRead:
             return
         error = reply.exception()  # never cancelled: only the connection settles it
         if error is None:
-            self._settle(lambda: _values(reply.result(), self.keys))
+            self._settle(reply.result)
         elif isinstance(error, _redis().ConnectionError):
             again = asyncio.ensure_future(self.reads._mget_again(self.keys, self.payload))
             self.again = again
@@ -256,9 +257,10 @@ class _StartedRead:
             return
         self._settle(again.result)
 
-    def _settle(self, values: Any) -> None:
+    def _settle(self, reply: Callable[[], Any]) -> None:
+        """``values`` answered with ``reply()`` checked as MGET's answer, or its error."""
         try:
-            self.values.set_result(values())
+            self.values.set_result(_values(reply(), self.keys))
         except Exception as error:
             self.values.set_exception(error)
 
