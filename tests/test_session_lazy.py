@@ -54,6 +54,9 @@ def test_a_value_is_parsed_when_first_read_and_only_that_one() -> None:
     session = load()
     user = session["user"]
     assert user == {"id": 100178, "roles": ["member", "beta"]} and session["user"] is user
+    # the scan went as far as the member read: what came before it is kept as text
+    assert session._raw is not None and set(session._raw) == {"passport"}
+    assert list(session) == ["passport", "user", "flash", "n", "cart"]
     assert session._raw is not None and set(session._raw) == {"passport", "flash", "cart"}
     assert session["passport"] == {"user": "100178"}
     assert session.get("n") == 12345678901234567890.0  # a double, as JSON.parse reads it
@@ -114,6 +117,41 @@ def test_a_duplicate_key_keeps_the_first_place_and_the_last_value() -> None:
     assert list(session) == ["a", "b"] and session["a"] == {"x": 3}
 
 
+def test_one_read_scans_only_as_far_as_its_member() -> None:
+    session = load()
+    assert session["passport"] == {"user": "100178"}
+    assert session._items == {"passport": {"user": "100178"}} and session._scan_at > 0
+    assert session["n"] == 12345678901234567890.0  # further on: the scan goes on from there
+    assert list(session._items) == ["passport", "user", "flash", "n"]
+    assert session["user"]["id"] == 100178  # scanned on the way: its text parsed now
+    assert len(session) == 5 and session._scan_at == 0
+
+
+def test_a_read_never_stops_before_a_later_member_of_the_same_key() -> None:
+    text = '{"cookie":' + COOKIE + ',"a":1,"p":{"u":1},"b":"a","a":{"x":3}}'
+    session = load(text)
+    assert session["p"] == {"u": 1} and session._scan_at > 0  # "p" comes once: stopped
+    assert session["a"] == {"x": 3}  # "a" was scanned before the stop, and comes again after
+    session = load(text)
+    assert session["a"] == {"x": 3} and list(session) == ["a", "p", "b"]
+    # the key's quoted form anywhere later (here a string value) is reason enough to go on
+    session = load('{"cookie":' + COOKIE + ',"p":1,"q":"p"}')
+    assert session["p"] == 1 and session._scan_at == 0
+
+
+def test_a_text_that_escapes_anything_is_scanned_to_its_end() -> None:
+    # an escaped key ("\u0061" is "a") could repeat one the plain search cannot see
+    session = load('{"cookie":' + COOKIE + ',"a":1,"b":2,"\\u0061":3}')
+    assert session["a"] == 3 and session._scan_at == 0
+
+
+def test_a_member_past_the_read_one_that_is_not_json_fails_when_first_reached() -> None:
+    session = load('{"cookie":' + COOKIE + ',"passport":{"user":"u"},"a":[1,}')
+    assert session["passport"] == {"user": "u"}
+    with pytest.raises(CorruptSessionError, match="not JSON beyond its cookie"):
+        len(session)
+
+
 def test_a_member_that_is_not_json_fails_at_its_first_use_as_before() -> None:
     session = load('{"cookie":' + COOKIE + ',"a":[1,}')
     with pytest.raises(CorruptSessionError, match="not JSON beyond its cookie"):
@@ -135,6 +173,31 @@ def stored_texts() -> st.SearchStrategy[str]:
 
     keys = json_keys.filter(lambda key: key != "cookie")
     return st.dictionaries(keys, json_values, max_size=6).map(stored)
+
+
+def texts_with_repeated_keys() -> st.SearchStrategy[str]:
+    """Stored texts whose members may repeat a key (JSON.parse: the last value wins, in
+    the first one's place), some escaping characters, some not."""
+    keys = st.sampled_from(["a", "b", "p", "é", "q\"", "a\\"])
+    member = st.tuples(keys, json_values).map(
+        lambda pair: jsjson.dumps(pair[0]) + ":" + jsjson.dumps(pair[1])
+    )
+    return st.lists(member, max_size=6).map(
+        lambda members: '{"cookie":' + COOKIE + "".join("," + m for m in members) + "}"
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts_with_repeated_keys(), st.lists(st.sampled_from(["a", "b", "p", "é", "x"])))
+def test_reads_in_any_order_answer_as_json_parse_with_repeated_keys(
+    text: str, reads: list[str]
+) -> None:
+    whole: dict[str, Any] = jsjson.loads(text)
+    del whole["cookie"]
+    session = load(text)
+    for key in reads:
+        assert session.get(key) == whole.get(key)
+    assert list(session) == list(whole) and dict(session) == whole
 
 
 @settings(max_examples=300, deadline=None)

@@ -89,7 +89,9 @@ class EngineIOAdapter(SessionCore, Generic[Live]):
         events = ("session",) if engineio_level else ()
         self._slots = hooks.pin_handlers(self._eio, wrappers, events)
         read_ahead = self._read_ahead_now if self._eio.is_asyncio_based() else None
-        hooks.wrap_handle_request(self._eio, self._options.header, read_ahead)
+        # only cookie-session asks for the exchange of a later request (a Socket.IO CONNECT)
+        by_task = self._options.cookie_session is not None
+        hooks.wrap_handle_request(self._eio, self._options.header, read_ahead, by_task=by_task)
 
     # what the core asks of a server ------------------------------------------------------
 

@@ -37,7 +37,7 @@ from typing import Any
 
 from ._js import date_to_json, datetime_to_ms, number_to_string
 
-__all__ = ["dumps", "loads", "raw_decode", "scan_members"]
+__all__ = ["dumps", "loads", "raw_decode", "scan_members", "scan_members_into"]
 
 _SAFE = 2**53
 _MAX_INDEX = 2**32 - 2  # the largest array index (ECMA-262 sec 6.1.7)
@@ -117,11 +117,44 @@ def scan_members(text: str, index: int) -> tuple[dict[str, Any], dict[str, str]]
     """
     keys: dict[str, Any] = {}
     values: dict[str, str] = {}
+    if scan_members_into(text, index, keys, values) is None:
+        return None
+    return keys, values
+
+
+def scan_members_into(
+    text: str,
+    index: int,
+    keys: dict[str, Any],
+    values: dict[str, str],
+    until: str | None = None,
+) -> int | None:
+    """:func:`scan_members` into ``keys`` and ``values``, from ``text[index]`` (the start
+    or the place an earlier call stopped), and with ``until``: stopping just after the
+    member of that key when no later member can have the same key (one member after
+    another, Node's ``JSON.parse`` lets the last of equal keys win). Where it stopped
+    (the index to go on from), 0 when the object ended, None as :func:`scan_members`.
+    What it did not reach is not checked: a later member that is not JSON fails when a
+    call reaches it.
+
+    >>> keys, values = {}, {}
+    >>> text = '{"cookie":{},"a":{"x":1},"b":[2],"c":3}'
+    >>> at = scan_members_into(text, 13, keys, values, until="a")
+    >>> keys, values, text[at:]
+    ({'a': {'x': 1}}, {}, '"b":[2],"c":3}')
+    >>> scan_members_into(text, at, keys, values), keys
+    (0, {'a': {'x': 1}, 'b': None, 'c': 3})
+    """
     scan = _DECODER.scan_once  # type: ignore[attr-defined]
+    # the key as JSON.stringify writes it, where nothing in the text is escaped: found
+    # nowhere after its member, no later member can repeat it
+    unique = None
+    if until is not None and "\\" not in text and '"' not in until:
+        unique = '"' + until + '"'
     text += "\0"  # an end that is no JSON: every look below may go one past the object
     at = _skip(text, index)
     if text[at] == "}":
-        return (keys, values) if _skip(text, at + 1) == len(text) - 1 else None
+        return 0 if _skip(text, at + 1) == len(text) - 1 else None
     while True:
         if text[at] != '"':
             raise ValueError(f"Expecting property name enclosed in double quotes at {at}")
@@ -141,7 +174,9 @@ def scan_members(text: str, index: int) -> tuple[dict[str, Any], dict[str, str]]
             raise ValueError(f"Expecting value at {stop.value}") from None
         except RecursionError:
             return None
-        if type(value) in _SCALARS:  # a duplicate key: the last value wins, in the first's place
+        # a duplicate key: the last value wins, in the first's place; the value looked for
+        # is kept as read (it is read next: parsing its text again would cost a second parse)
+        if type(value) in _SCALARS or key == until:
             keys[key] = value
             values.pop(key, None)
         else:
@@ -153,9 +188,11 @@ def scan_members(text: str, index: int) -> tuple[dict[str, Any], dict[str, str]]
             at += 1
             if text[at] in _SPACE:
                 at = _skip(text, at)
+            if key == until and unique is not None and text.find(unique, at) == -1:
+                return at
             continue
         if text[at] == "}":
-            return (keys, values) if _skip(text, at + 1) == len(text) - 1 else None
+            return 0 if _skip(text, at + 1) == len(text) - 1 else None
         raise ValueError(f"Expecting ',' delimiter at {at}")
 
 

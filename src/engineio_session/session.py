@@ -372,6 +372,7 @@ class Session(DataMapping):
         "_parse",
         "_raw",
         "_rest",
+        "_scan_at",
         "id",
     )
     #: the Cookie once made; until then the stored fields and their expiry (see ``cookie``)
@@ -392,6 +393,8 @@ class Session(DataMapping):
         self._origin = ""
         #: where the data after the cookie starts in the stored text (0: parse it all)
         self._rest = 0
+        #: where a scan that stopped early goes on in the stored text (0: none stopped)
+        self._scan_at = 0
         self._loaded_hash: str | None = ""
         #: the stored text (None: never stored) and how it parses; two slots, not a tuple
         #: (a tuple holding a function stays tracked by the collector for the session's life)
@@ -438,31 +441,50 @@ class Session(DataMapping):
     def _keyed(self) -> dict[str, Any]:
         """The data by key, in order; a value not read yet is None here (see ``_raw``)."""
         items = self._items
-        if items is None:
+        if items is None or self._scan_at:
             with _FIRST_READS:
                 items = self._items
-                if items is None:
-                    items = self._items = self._scan_data()
+                if items is None or self._scan_at:
+                    items = self._scan_data()
         return items
 
-    def _scan_data(self) -> dict[str, Any]:
+    def _scan_data(self, until: str | None = None) -> dict[str, Any]:
         """The keys of a session loaded lazily, each value kept as its JSON text until it is
         read: a handshake that reads the passport user parses that, not the profile or the
         cart, and a connection holds strings where it would hold containers, which every
-        full collection walks (issue 10)."""
+        full collection walks (issue 10). With ``until``, the scan may stop after that key's
+        member (``_scan_at``: where the next scan goes on), as reading one value needs no
+        more. Called under ``_FIRST_READS``; sets ``_items`` (and ``_raw``)."""
         rest = self._rest
         if rest and self._parse is jsjson.loads:
-            assert self._baseline is not None
+            text = self._baseline
+            assert text is not None
+            items = self._items
+            if items is None:
+                items, raw, at = {}, {}, rest + 1
+            else:  # going on from where a scan stopped
+                raw, at = self._raw or {}, self._scan_at
             try:
-                scanned = jsjson.scan_members(self._baseline, rest + 1)
+                stopped = jsjson.scan_members_into(text, at, items, raw, until)
             except ValueError:
-                scanned = None  # not JSON: _parse_data says so, as it always did
-            if scanned is not None:
-                keys, self._raw = scanned
-                if not self._raw:
-                    self._raw = None
-                return keys
-        return self._parse_data()
+                stopped = None  # not JSON: _parse_data says so, as it always did
+            if stopped is not None:
+                self._raw = raw or None
+                self._scan_at = stopped
+                self._items = items
+                return items
+            if self._items is not None:  # values read already stay the objects handed out
+                whole = self._parse_data()
+                for key, value in self._items.items():
+                    if key not in raw and key in whole:
+                        whole[key] = value
+                self._raw = None
+                self._scan_at = 0
+                self._items = whole
+                return whole
+        self._scan_at = 0
+        self._items = self._parse_data()
+        return self._items
 
     def _parse_data(self) -> dict[str, Any]:
         """The data of a session loaded lazily: its stored text parsed on first use."""
@@ -568,6 +590,7 @@ class Session(DataMapping):
         session._items = None
         session._origin = origin
         session._rest = rest
+        session._scan_at = 0
         session._loaded_hash = None
         session._baseline = text
         session._parse = parse
@@ -627,6 +650,7 @@ class Session(DataMapping):
         self._raw = None if other._raw is None else dict(other._raw)
         self._origin = other._origin
         self._rest = other._rest
+        self._scan_at = other._scan_at
         self._loaded_hash = other._loaded_hash
         self._baseline = other._baseline
         self._parse = other._parse
@@ -660,7 +684,14 @@ class Session(DataMapping):
     # --- the mapping over the user's data (DataMapping); a value is parsed when first read -
 
     def __getitem__(self, key: str) -> Any:
-        items = self._keyed()
+        items = self._items
+        if items is None or (self._scan_at and not self._settled(key)):
+            # scan only as far as this key's member (the passport user is read at every
+            # handshake; the profile and the cart after it, maybe never)
+            with _FIRST_READS:
+                items = self._items
+                if items is None or (self._scan_at and not self._settled(key)):
+                    items = self._scan_data(key)
         raw = self._raw
         if raw is not None and key in raw:
             with _FIRST_READS:  # two threads reading it first must get one and the same value
@@ -669,6 +700,14 @@ class Session(DataMapping):
                 if text is not None:
                     items[key] = self._parse(text)
         return items[key]
+
+    def _settled(self, key: str) -> bool:
+        """Whether ``key``'s value in a scan that stopped early is final: no member after
+        the stop can repeat the key (the scan stops only where the text escapes nothing,
+        so the key is written there as it is)."""
+        items = self._items
+        assert items is not None and self._baseline is not None
+        return key in items and self._baseline.find('"' + key + '"', self._scan_at) == -1
 
     def __contains__(self, key: object) -> bool:
         return key in self._keyed()

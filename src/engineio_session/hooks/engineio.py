@@ -242,11 +242,16 @@ def wrap_handle_request(
     eio: Any,
     header: str | None,
     read_ahead: Callable[[Exchange], Awaitable[None]] | None = None,
+    *,
+    by_task: bool = True,
 ) -> None:
     """Wrap ``eio.handle_request`` (on the instance) so each handshake under WSGI or ASGI has
     its :class:`Exchange` in this context, and its response carries what the core decided.
     Under ASGI, ``read_ahead(exchange)`` is awaited before the server sees a request that
-    can be a handshake (see :meth:`..core.SessionCore._read_ahead`)."""
+    can be a handshake (see :meth:`..core.SessionCore._read_ahead`). An ASGI request's
+    exchange is in its scope (python-engineio's environ holds it as ``asgi.scope``); with
+    ``by_task`` it is also found by the task handling it (:func:`current_exchange`: what
+    a Socket.IO CONNECT needs with cookie-session), which costs a system call per request."""
     original = eio.handle_request
     if not eio.is_asyncio_based():
 
@@ -282,13 +287,15 @@ def wrap_handle_request(
         exchange.secure = scope.get("scheme") in ("https", "wss")
         if read_ahead is not None and _may_be_handshake(scope):
             await read_ahead(exchange)
-        key = _handler()
-        _EXCHANGES[key] = exchange
+        key = _handler() if by_task else None
+        if key is not None:
+            _EXCHANGES[key] = exchange
         scope[_SCOPE_KEY] = exchange
         try:
             return await original(scope, receive, _SessionSend(scope, send, exchange))
         finally:
-            del _EXCHANGES[key]
+            if key is not None:
+                del _EXCHANGES[key]
             scope.pop(_SCOPE_KEY, None)
 
     eio.handle_request = handle_asgi
