@@ -356,3 +356,13 @@ function cookieSessionBase64 ({ text }) {
 module.exports.cookie_session_load = cookieSessionLoad
 module.exports.cookie_session_write = cookieSessionWrite
 module.exports.cookie_session_base64 = cookieSessionBase64
+
+// ---- dates: what express-session's Cookie reads back from a stored `expires` ---------------
+
+// new Date(text).getTime(): a time value, or null for an Invalid Date
+function dateValue ({ text }) {
+  const value = new Date(text).getTime()
+  return { result: Number.isNaN(value) ? null : value }
+}
+
+module.exports.dateValue = dateValue

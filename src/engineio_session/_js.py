@@ -108,9 +108,9 @@ _MS = timedelta(milliseconds=1)
 # ES Date Time String Format (ECMA-262 sec 21.4.1.32), the form Date.prototype.toJSON writes,
 # with the +/-YYYYYY extended years; an offset instead of Z is accepted as Date.parse does.
 _ISO_DATE = re.compile(
-    r"(?P<year>[+-]\d{6}|\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
-    r"T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,9}))?)?"
-    r"(?P<zone>Z|[+-]\d{2}:\d{2})",
+    r"(?P<year>[+-]\d{6}|\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?"
+    r"(?:T(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d+))?)?"
+    r"(?P<zone>Z|[+-]\d{2}:\d{2}))?",
     re.ASCII,  # JS Date reads ASCII digits only (a fullwidth digit is an Invalid Date)
 )
 MAX_DATE_MS = 8.64e15  # ECMA-262 sec 21.4.1.31 TimeClip: the largest |time value|
@@ -212,9 +212,24 @@ def _day_start(text: str) -> int | None:
     if not (text[4] == "-" == text[7] and text.replace("-", "").isdigit() and text.isascii()):
         return None
     year, month, dom = int(text[:4]), int(text[5:7]), int(text[8:10])
-    if not (1 <= month <= 12 and 1 <= dom <= _days_in_month(year, month)):
+    if not (1 <= month <= 12 and 1 <= dom <= 31):  # V8: a 31st of any month rolls over
         return None
     return _days_from_civil(year, month, dom) * 86_400_000
+
+
+@functools.lru_cache(maxsize=4096)
+def _minute_start(text: str) -> int | None:
+    """The time value of the start of ``YYYY-MM-DDTHH:MM`` (UTC), or None if it is not one."""
+    day = _day_start(text[:10])
+    clock = text[11:13] + text[14:16]
+    if day is None or text[10] != "T" or text[13] != ":" or not clock.isdigit():
+        return None
+    if not clock.isascii():
+        return None
+    hour, minute = int(clock[:2]), int(clock[2:])
+    if hour >= 24 or minute >= 60:
+        return None
+    return day + (hour * 60 + minute) * 60_000
 
 
 def parse_date(text: str) -> float:
@@ -228,23 +243,23 @@ def parse_date(text: str) -> float:
     nan
     """
     # the form Date.prototype.toJSON writes (every expiry express-session stores): its
-    # calendar day looked up once, the time of day from fixed slices
-    if len(text) == 24 and text[23] == "Z" and text[10] == "T" and text[19] == ".":
-        day = _day_start(text[:10])
-        if day is not None and text[13] == ":" == text[16]:
-            clock = text[11:13] + text[14:16] + text[17:19] + text[20:23]
-            if clock.isdigit() and clock.isascii():
-                hour, minute, second = int(clock[:2]), int(clock[2:4]), int(clock[4:6])
-                if hour < 24 and minute < 60 and second < 60:
-                    return day + ((hour * 60 + minute) * 60 + second) * 1000 + int(clock[6:])
+    # minute looked up once (the sessions of a minute share it), seconds and milliseconds
+    # from fixed slices
+    if len(text) == 24 and text[23] == "Z" and text[19] == "." and text[16] == ":":
+        minute = _minute_start(text[:16])
+        if minute is not None:
+            rest = text[17:19] + text[20:23]
+            if rest.isdigit() and rest.isascii() and rest[0] < "6":
+                return minute + int(rest)
     match = _ISO_DATE.fullmatch(text)
     if match is None or match["year"] == "-000000":
         return math.nan
-    year, month, dom = int(match["year"]), int(match["month"]), int(match["day"])
-    hour, minute = int(match["hour"]), int(match["minute"])
+    year, month, dom = int(match["year"]), int(match["month"] or 1), int(match["day"] or 1)
+    hour, minute = int(match["hour"] or 0), int(match["minute"] or 0)
     second = int(match["second"] or 0)
     millis = int((match["fraction"] or "0")[:3].ljust(3, "0"))
-    if not (1 <= month <= 12 and 1 <= dom <= _days_in_month(year, month)):
+    # V8 takes any day up to 31 and lets it roll over into the next month (ES's MakeDay)
+    if not (1 <= month <= 12 and 1 <= dom <= 31):
         return math.nan
     if hour > 24 or minute > 59 or second > 59 or (hour == 24 and (minute or second or millis)):
         return math.nan
@@ -253,20 +268,13 @@ def parse_date(text: str) -> float:
         + ((hour * 60 + minute) * 60 + second) * 1000
         + millis
     )
-    zone = match["zone"]
-    if zone != "Z":
+    zone = match["zone"]  # none: a date alone, which ES reads as UTC
+    if zone is not None and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         value -= sign * (int(zone[1:3]) * 60 + int(zone[4:6])) * 60_000
     if abs(value) > MAX_DATE_MS:
         return math.nan
     return value
-
-
-def _days_in_month(year: int, month: int) -> int:
-    if month == 2:
-        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-        return 29 if leap else 28
-    return 30 if month in (4, 6, 9, 11) else 31
 
 
 # --- JS values of parsed JSON: property access, truthiness, `+`, ToNumber --------------------

@@ -578,9 +578,12 @@ class Session(DataMapping):
         handshake with no handler reading it never pay for it). ``origin`` names the store
         in the :class:`~engineio_session.errors.CorruptSessionError` of a rest that is not
         JSON. ``ValueError`` if ``cookie`` is no cookie."""
-        if not isinstance(cookie, Mapping):
+        if type(cookie) is dict:  # as JSON parses it: no ABC check on the hot path
+            fields = cookie
+        elif isinstance(cookie, Mapping):
+            fields = dict(cookie)
+        else:
             raise ValueError(f"the cookie is a {type(cookie).__name__}, not an object")
-        fields = cookie if type(cookie) is dict else dict(cookie)
         session = cls.__new__(cls)
         session.id = sid
         session._cookie = None  # made when first asked for (see cookie)

@@ -194,7 +194,11 @@ def _lazily(store: str, sid: str, text: str) -> Session | None:
         return None
     # the cookie must end the object or be followed by more keys, and be the only top-level
     # "cookie" (a later duplicate would win in JSON.parse; a nested one is parsed whole too)
-    if text[end : end + 1] not in (",", "}") or text[-1] != "}" or '"cookie":' in text[end:]:
+    if (
+        text[end : end + 1] not in (",", "}")
+        or text[-1] != "}"
+        or text.find('"cookie":', end) != -1
+    ):
         return None
     try:
         return Session.from_stored_text(sid, cookie, text, origin=store, rest=end)
