@@ -275,7 +275,7 @@ class SessionCore:
         except BaseException:
             yield from self._rejected(sid, created)
             raise
-        if is_rejection(result):
+        if result is not None and result is not True:  # is_rejection, inlined: every handshake
             yield from self._rejected(sid, created)
             return result
         if session is not None:

@@ -99,7 +99,7 @@ class EngineIOAdapter(SessionCore, Generic[Live]):
         return self._slots.app.get(event)
 
     def _fire_plan(self, sid: str, session: Any) -> Plan[None]:
-        yield from self._fire_handler(dict.get(self._slots, "session"), sid, session)
+        return self._fire_handler(dict.get(self._slots, "session"), sid, session)
 
     def _close_plan(self, sid: str) -> Plan[None]:
         socket = getattr(self._eio, "sockets", {}).get(sid)

@@ -172,14 +172,22 @@ def _raw_header(raw: Iterable[tuple[bytes, bytes]], wanted: bytes, joiner: str) 
     return joiner.join(values) if values else None
 
 
-def _raw_exchange(
-    raw: Iterable[tuple[bytes, bytes]], header: str | None, can_set_cookie: bool
-) -> Exchange:
+def _raw_headers(
+    raw: Iterable[tuple[bytes, bytes]], header: str | None
+) -> tuple[str | None, str | None]:
+    """The Cookie header and the configured ``header``'s value, from raw header pairs."""
     pairs = raw if isinstance(raw, (list, tuple)) else list(raw)
     value = None
     if header is not None:
         value = _raw_header(pairs, header.lower().encode("latin-1"), ", ")
-    return Exchange(_raw_header(pairs, b"cookie", "; "), value, can_set_cookie=can_set_cookie)
+    return _raw_header(pairs, b"cookie", "; "), value
+
+
+def _raw_exchange(
+    raw: Iterable[tuple[bytes, bytes]], header: str | None, can_set_cookie: bool
+) -> Exchange:
+    cookie, value = _raw_headers(raw, header)
+    return Exchange(cookie, value, can_set_cookie=can_set_cookie)
 
 
 def current_exchange() -> Exchange | None:
@@ -283,8 +291,7 @@ def wrap_handle_request(
         return  # aiohttp and the rest: environ_exchange
 
     async def handle_asgi(scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        exchange = _raw_exchange(scope.get("headers") or (), header, True)
-        exchange.secure = scope.get("scheme") in ("https", "wss")
+        exchange = _AsgiExchange(scope, send, header)
         if read_ahead is not None and _may_be_handshake(scope):
             await read_ahead(exchange)
         key = _handler() if by_task else None
@@ -292,7 +299,7 @@ def wrap_handle_request(
             _EXCHANGES[key] = exchange
         scope[_SCOPE_KEY] = exchange
         try:
-            return await original(scope, receive, _SessionSend(scope, send, exchange))
+            return await original(scope, receive, exchange)
         finally:
             if key is not None:
                 del _EXCHANGES[key]
@@ -311,18 +318,20 @@ def _may_be_handshake(scope: dict[str, Any]) -> bool:
     return b"sid=" not in (scope.get("query_string") or b"")
 
 
-class _SessionSend:
-    """The ASGI ``send`` of a handshake: marks the exchange sent at the response's start,
-    adds the Set-Cookie values the core decided, and turns a rejected websocket's close
-    into a 401 where the server offers ``websocket.http.response``. One slotted object per
-    request (a closure would be a function, its cells and their tuple: more for the
-    collector to track on every handshake in flight)."""
+class _AsgiExchange(Exchange):
+    """The exchange of an ASGI request that is also its ``send``: marks the exchange sent
+    at the response's start, adds the Set-Cookie values the core decided, and turns a
+    rejected websocket's close into a 401 where the server offers
+    ``websocket.http.response``. One slotted object per request, not an exchange and a
+    wrapper (nor a closure: a function, its cells and their tuple), as every object a
+    request holds is one more for the collector while the request is in flight."""
 
-    __slots__ = ("can_401", "exchange", "send")
+    __slots__ = ("can_401", "send")
 
-    def __init__(self, scope: dict[str, Any], send: Any, exchange: Exchange) -> None:
+    def __init__(self, scope: dict[str, Any], send: Any, header: str | None) -> None:
+        super().__init__(*_raw_headers(scope.get("headers") or (), header))
+        self.secure = scope.get("scheme") in ("https", "wss")
         self.send = send
-        self.exchange = exchange
         self.can_401 = scope.get("type") == "websocket" and "websocket.http.response" in (
             scope.get("extensions") or {}
         )
@@ -330,15 +339,14 @@ class _SessionSend:
     def __call__(self, message: dict[str, Any]) -> Awaitable[Any]:
         # a plain function returning the server's own awaitable: no coroutine of ours per
         # message on a hot path (python-engineio awaits what send returns)
-        exchange = self.exchange
         kind = message.get("type")
         if kind in ("http.response.start", "websocket.accept", "websocket.close"):
-            exchange.sent = True
-        if exchange.set_cookie and kind in ("http.response.start", "websocket.accept"):
-            cookies = [(b"set-cookie", c.encode("latin-1")) for c in exchange.set_cookie]
+            self.sent = True
+        if self.set_cookie and kind in ("http.response.start", "websocket.accept"):
+            cookies = [(b"set-cookie", c.encode("latin-1")) for c in self.set_cookie]
             message = {**message, "headers": [*message.get("headers", []), *cookies]}
-        elif kind == "websocket.close" and exchange.rejected and self.can_401:
-            exchange.rejected = False  # once: the pre-accept close is the rejection
+        elif kind == "websocket.close" and self.rejected and self.can_401:
+            self.rejected = False  # once: the pre-accept close is the rejection
             return self._unauthorized()
         awaitable: Awaitable[Any] = self.send(message)
         return awaitable
