@@ -54,9 +54,8 @@ def test_a_value_is_parsed_when_first_read_and_only_that_one() -> None:
     session = load()
     user = session["user"]
     assert user == {"id": 100178, "roles": ["member", "beta"]} and session["user"] is user
-    # the scan went as far as the member read: what came before it is kept as text
-    assert session._raw is not None and set(session._raw) == {"passport"}
     assert list(session) == ["passport", "user", "flash", "n", "cart"]
+    assert session["user"] is user  # the value read first stays the object handed out
     assert session._raw is not None and set(session._raw) == {"passport", "flash", "cart"}
     assert session["passport"] == {"user": "100178"}
     assert session.get("n") == 12345678901234567890.0  # a double, as JSON.parse reads it
@@ -117,32 +116,47 @@ def test_a_duplicate_key_keeps_the_first_place_and_the_last_value() -> None:
     assert list(session) == ["a", "b"] and session["a"] == {"x": 3}
 
 
-def test_one_read_scans_only_as_far_as_its_member() -> None:
+def test_one_read_scans_only_as_far_as_its_member_and_keeps_only_its_value() -> None:
     session = load()
-    assert session["passport"] == {"user": "100178"}
-    assert session._items == {"passport": {"user": "100178"}} and session._scan_at > 0
-    assert session["n"] == 12345678901234567890.0  # further on: the scan goes on from there
-    assert list(session._items) == ["passport", "user", "flash", "n"]
-    assert session["user"]["id"] == 100178  # scanned on the way: its text parsed now
-    assert len(session) == 5 and session._scan_at == 0
+    passport = session["passport"]
+    assert passport == {"user": "100178"} and session["passport"] is passport
+    # no dict of the data yet: the connection holds one tracked object fewer
+    assert session._items is None and session._first_key == "passport"
+    gc.collect()
+    assert not gc.is_tracked(passport)
+    assert session["n"] == 12345678901234567890.0  # another key: the whole scan
+    assert session._items is not None and session["passport"] is passport
+    assert list(session) == ["passport", "user", "flash", "n", "cart"]
+    assert session["user"]["id"] == 100178
+    passport["user"] = "changed"  # changed in place: a change, as in express-session
+    assert Changes.of(session).set == {"passport": {"user": "changed"}}
 
 
 def test_a_read_never_stops_before_a_later_member_of_the_same_key() -> None:
     text = '{"cookie":' + COOKIE + ',"a":1,"p":{"u":1},"b":"a","a":{"x":3}}'
     session = load(text)
-    assert session["p"] == {"u": 1} and session._scan_at > 0  # "p" comes once: stopped
-    assert session["a"] == {"x": 3}  # "a" was scanned before the stop, and comes again after
+    assert session["p"] == {"u": 1} and session._first_key == "p"  # "p" comes once: stopped
+    assert session["a"] == {"x": 3}  # "a" comes before "p" and again after it
     session = load(text)
     assert session["a"] == {"x": 3} and list(session) == ["a", "p", "b"]
     # the key's quoted form anywhere later (here a string value) is reason enough to go on
     session = load('{"cookie":' + COOKIE + ',"p":1,"q":"p"}')
-    assert session["p"] == 1 and session._scan_at == 0
+    assert session["p"] == 1 and session._first_key is None and session._items is not None
 
 
 def test_a_text_that_escapes_anything_is_scanned_to_its_end() -> None:
     # an escaped key ("\u0061" is "a") could repeat one the plain search cannot see
     session = load('{"cookie":' + COOKIE + ',"a":1,"b":2,"\\u0061":3}')
-    assert session["a"] == 3 and session._scan_at == 0
+    assert session["a"] == 3 and session._first_key is None
+
+
+def test_a_live_copy_of_a_session_read_once_shares_that_value() -> None:
+    session = load()
+    passport = session["passport"]
+    twin = Session("sid")
+    twin.copy_from(session)
+    assert twin["passport"] is passport and twin["user"] == session["user"]
+    assert twin == session
 
 
 def test_a_member_past_the_read_one_that_is_not_json_fails_when_first_reached() -> None:

@@ -366,13 +366,14 @@ class Session(DataMapping):
         "_cookie",
         "_cookie_expires",
         "_cookie_fields",
+        "_first_key",
+        "_first_value",
         "_items",
         "_loaded_hash",
         "_origin",
         "_parse",
         "_raw",
         "_rest",
-        "_scan_at",
         "id",
     )
     #: the Cookie once made; until then the stored fields and their expiry (see ``cookie``)
@@ -393,8 +394,9 @@ class Session(DataMapping):
         self._origin = ""
         #: where the data after the cookie starts in the stored text (0: parse it all)
         self._rest = 0
-        #: where a scan that stopped early goes on in the stored text (0: none stopped)
-        self._scan_at = 0
+        #: the one value read before the data was scanned whole (see _read_first)
+        self._first_key: str | None = None
+        self._first_value: Any = None
         self._loaded_hash: str | None = ""
         #: the stored text (None: never stored) and how it parses; two slots, not a tuple
         #: (a tuple holding a function stays tracked by the collector for the session's life)
@@ -441,50 +443,47 @@ class Session(DataMapping):
     def _keyed(self) -> dict[str, Any]:
         """The data by key, in order; a value not read yet is None here (see ``_raw``)."""
         items = self._items
-        if items is None or self._scan_at:
+        if items is None:
             with _FIRST_READS:
                 items = self._items
-                if items is None or self._scan_at:
+                if items is None:
                     items = self._scan_data()
         return items
 
-    def _scan_data(self, until: str | None = None) -> dict[str, Any]:
+    def _scan_data(self) -> dict[str, Any]:
         """The keys of a session loaded lazily, each value kept as its JSON text until it is
         read: a handshake that reads the passport user parses that, not the profile or the
         cart, and a connection holds strings where it would hold containers, which every
-        full collection walks (issue 10). With ``until``, the scan may stop after that key's
-        member (``_scan_at``: where the next scan goes on), as reading one value needs no
-        more. Called under ``_FIRST_READS``; sets ``_items`` (and ``_raw``)."""
+        full collection walks (issue 10). A value read alone before (``_first_key``) stays
+        the object handed out. Called under ``_FIRST_READS``; sets ``_items`` and ``_raw``."""
+        items, raw, _ = self._scan()
+        first = self._first_key
+        if first is not None:
+            items[first] = self._first_value  # the same member, read before: the same object
+            if raw is not None:
+                raw.pop(first, None)
+                raw = raw or None
+        self._raw = raw
+        self._items = items
+        return items
+
+    def _scan(self, until: str | None = None) -> tuple[dict[str, Any], dict[str, str] | None, int]:
+        """(the keys, the texts of the values not parsed, where the scan stopped): with
+        ``until``, the scan may stop just after that key's member (see
+        :func:`jsjson.scan_members_into`; 0: it went to the end)."""
         rest = self._rest
         if rest and self._parse is jsjson.loads:
             text = self._baseline
             assert text is not None
-            items = self._items
-            if items is None:
-                items, raw, at = {}, {}, rest + 1
-            else:  # going on from where a scan stopped
-                raw, at = self._raw or {}, self._scan_at
+            keys: dict[str, Any] = {}
+            raw: dict[str, str] = {}
             try:
-                stopped = jsjson.scan_members_into(text, at, items, raw, until)
+                stopped = jsjson.scan_members_into(text, rest + 1, keys, raw, until)
             except ValueError:
                 stopped = None  # not JSON: _parse_data says so, as it always did
             if stopped is not None:
-                self._raw = raw or None
-                self._scan_at = stopped
-                self._items = items
-                return items
-            if self._items is not None:  # values read already stay the objects handed out
-                whole = self._parse_data()
-                for key, value in self._items.items():
-                    if key not in raw and key in whole:
-                        whole[key] = value
-                self._raw = None
-                self._scan_at = 0
-                self._items = whole
-                return whole
-        self._scan_at = 0
-        self._items = self._parse_data()
-        return self._items
+                return keys, raw or None, stopped
+        return self._parse_data(), None, 0
 
     def _parse_data(self) -> dict[str, Any]:
         """The data of a session loaded lazily: its stored text parsed on first use."""
@@ -593,7 +592,8 @@ class Session(DataMapping):
         session._items = None
         session._origin = origin
         session._rest = rest
-        session._scan_at = 0
+        session._first_key = None
+        session._first_value = None
         session._loaded_hash = None
         session._baseline = text
         session._parse = parse
@@ -653,7 +653,8 @@ class Session(DataMapping):
         self._raw = None if other._raw is None else dict(other._raw)
         self._origin = other._origin
         self._rest = other._rest
-        self._scan_at = other._scan_at
+        self._first_value = other._first_value  # the same object, as a shallow copy shares
+        self._first_key = other._first_key
         self._loaded_hash = other._loaded_hash
         self._baseline = other._baseline
         self._parse = other._parse
@@ -688,13 +689,20 @@ class Session(DataMapping):
 
     def __getitem__(self, key: str) -> Any:
         items = self._items
-        if items is None or (self._scan_at and not self._settled(key)):
-            # scan only as far as this key's member (the passport user is read at every
-            # handshake; the profile and the cart after it, maybe never)
+        if items is None:
+            if key == self._first_key:
+                return self._first_value
             with _FIRST_READS:
                 items = self._items
-                if items is None or (self._scan_at and not self._settled(key)):
-                    items = self._scan_data(key)
+                if items is None:
+                    if key == self._first_key:
+                        return self._first_value
+                    if self._first_key is not None:  # a second key: the whole scan
+                        items = self._scan_data()
+                    else:
+                        items = self._read_first(key)
+                        if items is None:
+                            return self._first_value
         raw = self._raw
         if raw is not None and key in raw:
             with _FIRST_READS:  # two threads reading it first must get one and the same value
@@ -704,13 +712,21 @@ class Session(DataMapping):
                     items[key] = self._parse(text)
         return items[key]
 
-    def _settled(self, key: str) -> bool:
-        """Whether ``key``'s value in a scan that stopped early is final: no member after
-        the stop can repeat the key (the scan stops only where the text escapes nothing,
-        so the key is written there as it is)."""
-        items = self._items
-        assert items is not None and self._baseline is not None
-        return key in items and self._baseline.find('"' + key + '"', self._scan_at) == -1
+    def _read_first(self, key: str) -> dict[str, Any] | None:
+        """The first value read of a session loaded lazily: the scan goes only as far as
+        its member where no later member can repeat the key (the passport user, read at
+        every handshake, comes first after the cookie). Then only that value is kept, in
+        two slots (None returned; the next other key scans the whole): no dict of the
+        data, one object fewer per connection for every full collection to walk (issue
+        10). Else the data (``_items`` set, as by a whole scan)."""
+        keys, raw, stopped = self._scan(key)
+        if stopped:
+            self._first_value = keys[key]
+            self._first_key = key  # last: a reader outside the lock checks the key first
+            return None
+        self._raw = raw
+        self._items = keys
+        return keys
 
     def __contains__(self, key: object) -> bool:
         return key in self._keyed()
