@@ -80,7 +80,12 @@ class ReadBatch:
     def _flush(self, waiting: dict[Key, list[asyncio.Future[Any]]]) -> None:
         if self._waiting is waiting:
             self._waiting = None
-        keys = [key for key, futures in waiting.items() if not all(f.done() for f in futures)]
+        keys = []  # the keys someone still waits for (a loop: no generator per key)
+        for key, futures in waiting.items():
+            for future in futures:
+                if not future.done():
+                    keys.append(key)
+                    break
         if not keys:
             return  # every reader gave up (timed out, cancelled) before the turn came
         if self._start is not None:
