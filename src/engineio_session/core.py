@@ -205,7 +205,7 @@ class SessionCore:
         whether the store failed."""
         # _guarded(call(get)) unrolled: the hot path of every handshake with a cookie
         health = self._health
-        if not health.admit():
+        if health.down and not health.admit():
             health.refused(what, self._outcome(self._options.reject_on_store_error()))
             return None, True
         started = time.monotonic()
@@ -283,7 +283,8 @@ class SessionCore:
                 exchange.set_cookie.append(options.set_cookie(session))
             if self.fires_on_handshake:
                 yield from self._fire_plan(sid, session)
-            self._start_watch()
+            if options.watch is not None or options.touch_interval is not None:
+                self._start_watch()
         return result
 
     def _read_ahead(self, exchange: Exchange) -> Plan[None]:
