@@ -160,3 +160,53 @@ def test_a_batch_its_loop_never_sent_does_not_hold_the_next_loops_reads() -> Non
 
     assert asyncio.run(ask("b")) == "value of b"
     assert sent[-1] == ["b"]
+
+
+def test_started_reads_each_time_out_at_their_own_deadline_under_one_timer() -> None:
+    from engineio_session.stores.batch import ReadBatch
+
+    started: list[tuple[list[Any], asyncio.Future[list[Any]]]] = []
+
+    def start(keys: list[Any]) -> asyncio.Future[list[Any]]:
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        started.append((keys, future))
+        return future
+
+    async def fetch(keys: list[Any]) -> list[Any]:
+        raise AssertionError("every read here is started, none fetched")
+
+    batch = ReadBatch(fetch, lambda error: error, timeout=0.3, start=start)
+
+    async def main() -> tuple[list[Any], dict[str, float], int, int]:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        ended: dict[str, float] = {}
+
+        async def read(key: str) -> Any:
+            try:
+                return await batch.get(key)
+            except TimeoutError:
+                return "timed out"
+            finally:
+                ended[key] = loop.time() - began
+
+        first = asyncio.ensure_future(read("a"))  # never answered
+        await asyncio.sleep(0.1)
+        second = asyncio.ensure_future(read("b"))  # answered at once
+        while len(started) < 2:
+            await asyncio.sleep(0)
+        started[1][1].set_result(["value of b"])
+        await asyncio.sleep(0.05)
+        third = asyncio.ensure_future(read("c"))  # never answered
+        while len(started) < 3:
+            await asyncio.sleep(0)
+        timers = sum(1 for timer in loop._scheduled if not timer.cancelled())  # type: ignore[attr-defined]
+        results = list(await asyncio.gather(first, second, third))
+        return results, ended, timers, len(batch._deadlines)
+
+    results, ended, timers, left = asyncio.run(main())
+    assert [keys for keys, _ in started] == [["a"], ["b"], ["c"]]
+    assert results == ["timed out", "value of b", "timed out"]
+    # "b" first, then "a" at its deadline, then "c" at its own, later one
+    assert ended["b"] < ended["a"] < ended["c"] and ended["a"] >= 0.3 and ended["c"] >= 0.45
+    assert timers == 1 and left == 0  # one timer for three reads in flight; nothing kept

@@ -23,8 +23,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["ReadBatch"]
 
@@ -54,6 +55,11 @@ class ReadBatch:
         self._thread = 0  # where _loop runs
         self._waiting: dict[Key, list[asyncio.Future[Any]]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        #: the started reads in flight, oldest first, each with its deadline (loop time),
+        #: and the one timer armed for the oldest (see _watch), on the loop they run on
+        self._deadlines: deque[tuple[float, asyncio.Future[list[Any]]]] = deque()
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._watch_loop: asyncio.AbstractEventLoop | None = None
 
     def get(self, key: Key) -> asyncio.Future[Any]:
         """A future of the value under ``key``, read at the next turn of the loop."""
@@ -91,11 +97,9 @@ class ReadBatch:
         if self._start is not None:
             values = self._start(keys)
             if values is not None:
-                deadline = None
                 if self._timeout is not None:
-                    deadline = values.get_loop().call_later(self._timeout, values.cancel)
-                answer = functools.partial(self._answer, waiting, keys, deadline)
-                values.add_done_callback(answer)
+                    self._watch(values)
+                values.add_done_callback(functools.partial(self._answer, waiting, keys))
                 return
         task = asyncio.ensure_future(self._read(waiting, keys))
         self._tasks.add(task)
@@ -111,16 +115,51 @@ class ReadBatch:
             if not isinstance(error, Exception):
                 raise
 
+    def _watch(self, values: asyncio.Future[list[Any]]) -> None:
+        """Cancel the started read ``values`` if it is not done within the timeout. One
+        timer for all the reads in flight, armed for the oldest (they are started in order,
+        with one timeout): a timer per read would cost its allocation, two pushes into the
+        loop's heap of timers (a server's heap holds two per open connection) and a
+        cancelled timer kept there until it was due."""
+        loop = values.get_loop()
+        if self._watch_loop is not loop:  # a loop of its own: what the last one left is gone
+            self._deadlines.clear()
+            self._watchdog = None
+            self._watch_loop = loop
+        due = loop.time() + cast(float, self._timeout)
+        self._deadlines.append((due, values))
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(due, self._expire)
+
+    def _expire(self) -> None:
+        """The oldest read in flight may be past its deadline: cancel each that is, then
+        wait for the next oldest."""
+        self._watchdog = None
+        loop = self._watch_loop
+        deadlines = self._deadlines
+        if loop is None:
+            return
+        now = loop.time()
+        while deadlines:
+            due, values = deadlines[0]
+            if not values.done():
+                if due > now:
+                    break
+                values.cancel()  # _answer: TimeoutError to each reader
+            deadlines.popleft()
+        if deadlines:
+            self._watchdog = loop.call_at(deadlines[0][0], self._expire)
+
     def _answer(
         self,
         waiting: dict[Key, list[asyncio.Future[Any]]],
         keys: list[Key],
-        deadline: asyncio.TimerHandle | None,
         values: asyncio.Future[list[Any]],
     ) -> None:
         """A started read is done: its values (or its failure; cancelled: the deadline)."""
-        if deadline is not None:
-            deadline.cancel()
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][1].done():  # answered in order: the oldest go
+            deadlines.popleft()
         if values.cancelled():
             self._fail(waiting, keys, TimeoutError())
             return
