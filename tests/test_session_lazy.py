@@ -246,6 +246,16 @@ def test_the_cookie_is_made_when_first_asked_for_and_expiry_needs_none() -> None
     assert session.expired(now=1_000) and not session.expired(now=999)
 
 
+def test_a_loaded_session_keeps_no_dict_of_its_cookie_until_one_is_made() -> None:
+    session = load()
+    assert session._cookie is None and session._cookie_fields is None  # read again later
+    session.mark_saved()  # a new baseline: the Cookie is made from the old one first
+    assert session.cookie.to_json() == json.loads(COOKIE)
+    # a cookie given apart from the text it came with is kept as given
+    apart = Session.from_stored_text("sid", {"expires": None}, STORED, rest=len(COOKIE) + 10)
+    assert apart._cookie_fields == {"expires": None} and apart.cookie.expires is None
+
+
 def test_a_live_copy_takes_the_cookie_not_made_yet() -> None:
     session = load()
     twin = Session("sid")

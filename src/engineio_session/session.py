@@ -320,6 +320,8 @@ class Cookie:
 #: a session): one lock for all, as a parse is short and a lock per session would be one
 #: more object per connection
 _FIRST_READS = threading.Lock()
+#: how express-session's stored text starts: its cookie's fields follow
+_STORED_COOKIE = '{"cookie":'
 
 
 def _hash_of(data: Mapping[str, Any]) -> str:
@@ -407,16 +409,19 @@ class Session(DataMapping):
 
     @property
     def cookie(self) -> Cookie:
-        """The session's :class:`Cookie`. A loaded session keeps its stored fields and makes
-        the Cookie when first asked for it: a connection whose cookie nobody touches holds
-        one object fewer for the cyclic collector (the expiry check needs no Cookie)."""
+        """The session's :class:`Cookie`. A loaded session keeps its stored fields (or reads
+        them again from its stored text) and makes the Cookie when first asked for it: a
+        connection whose cookie nobody touches holds one object fewer for the cyclic
+        collector (the expiry check needs no Cookie)."""
         cookie = self._cookie
         if cookie is None:
             with _FIRST_READS:  # two threads asking first must get one and the same Cookie
                 cookie = self._cookie
                 if cookie is None:
                     fields = self._cookie_fields
-                    assert fields is not None
+                    if fields is None:  # read again where it is stored (see from_stored_text)
+                        assert self._baseline is not None
+                        fields = jsjson.raw_decode(self._baseline, len(_STORED_COOKIE))[0]
                     cookie = self._cookie = Cookie._of(fields, self._cookie_expires)
                     self._cookie_fields = None
         return cookie
@@ -571,12 +576,16 @@ class Session(DataMapping):
         *,
         origin: str = "",
         rest: int = 0,
+        reread: bool = False,
     ) -> Session:
         """A session whose ``cookie`` (already parsed) is all that was read of its stored
         ``text``: the rest is parsed when the data is first used (the watcher and a
         handshake with no handler reading it never pay for it). ``origin`` names the store
         in the :class:`~engineio_session.errors.CorruptSessionError` of a rest that is not
-        JSON. ``ValueError`` if ``cookie`` is no cookie."""
+        JSON. ``reread``: ``cookie`` was parsed from the text, just after its
+        ``{"cookie":``, and is parsed from there again when the Cookie is made rather than
+        kept (a dict kept per connection, even one the collector does not track, counts
+        towards every young collection). ``ValueError`` if ``cookie`` is no cookie."""
         if type(cookie) is dict:  # as JSON parses it: no ABC check on the hot path
             fields = cookie
         elif isinstance(cookie, Mapping):
@@ -586,8 +595,8 @@ class Session(DataMapping):
         session = cls.__new__(cls)
         session.id = sid
         session._cookie = None  # made when first asked for (see cookie)
-        session._cookie_fields = fields
         session._cookie_expires = Cookie.checked_expiry(fields)
+        session._cookie_fields = None if reread and text.startswith(_STORED_COOKIE) else fields
         session._raw = None
         session._items = None
         session._origin = origin

@@ -201,7 +201,7 @@ def _lazily(store: str, sid: str, text: str) -> Session | None:
     ):
         return None
     try:
-        return Session.from_stored_text(sid, cookie, text, origin=store, rest=end)
+        return Session.from_stored_text(sid, cookie, text, origin=store, rest=end, reread=True)
     except ValueError as error:
         raise corrupt(store, sid, str(error)) from error
 
