@@ -101,7 +101,8 @@ def test_reasons_name_the_field_and_its_kind(caplog: pytest.LogCaptureFixture) -
                 store.get(name)
             assert expected[name] in str(caught.value), (name, str(caught.value))
             assert MARKER not in str(caught.value)
-        assert caplog.records == []  # a store raises; it logs nothing itself
+        # a store raises; it logs nothing itself (another test's client thread may log)
+        assert [r for r in caplog.records if r.name.startswith("engineio_session")] == []
     finally:
         client.delete(*[prefix + name for name in CORRUPT])
         store.close()
