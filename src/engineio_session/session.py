@@ -320,8 +320,8 @@ class Cookie:
 #: a session): one lock for all, as a parse is short and a lock per session would be one
 #: more object per connection
 _FIRST_READS = threading.Lock()
-#: how express-session's stored text starts: its cookie's fields follow
-_STORED_COOKIE = '{"cookie":'
+#: how JSON.stringify starts every session express-session stores: its cookie's fields follow
+STORED_COOKIE = '{"cookie":'
 
 
 def _hash_of(data: Mapping[str, Any]) -> str:
@@ -421,7 +421,7 @@ class Session(DataMapping):
                     fields = self._cookie_fields
                     if fields is None:  # read again where it is stored (see from_stored_text)
                         assert self._baseline is not None
-                        fields = jsjson.raw_decode(self._baseline, len(_STORED_COOKIE))[0]
+                        fields = jsjson.raw_decode(self._baseline, len(STORED_COOKIE))[0]
                     cookie = self._cookie = Cookie._of(fields, self._cookie_expires)
                     self._cookie_fields = None
         return cookie
@@ -596,7 +596,7 @@ class Session(DataMapping):
         session.id = sid
         session._cookie = None  # made when first asked for (see cookie)
         session._cookie_expires = Cookie.checked_expiry(fields)
-        session._cookie_fields = None if reread and text.startswith(_STORED_COOKIE) else fields
+        session._cookie_fields = None if reread and text.startswith(STORED_COOKIE) else fields
         session._raw = None
         session._items = None
         session._origin = origin

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import jsjson
 from ..errors import CorruptSessionError, SessionError, SessionTooLargeError, StoreError
-from ..session import Session
+from ..session import STORED_COOKIE, Session
 
 if TYPE_CHECKING:
     from ..changes import Changes
@@ -159,7 +159,7 @@ def decode_session(
     1
     """
     text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
-    if parse is jsjson.loads and text.startswith(_STORED_PREFIX):
+    if parse is jsjson.loads and text.startswith(STORED_COOKIE):
         lazy = _lazily(store, sid, text)
         if lazy is not None:
             return lazy
@@ -181,15 +181,11 @@ def _where(error: BaseException) -> str:
     return type(error).__name__
 
 
-#: how JSON.stringify starts every session express-session stores: the cookie comes first
-_STORED_PREFIX = '{"cookie":'
-
-
 def _lazily(store: str, sid: str, text: str) -> Session | None:
     """The session in ``text`` with only its cookie parsed now (the rest on first use), or
     None where the text is not plainly express-session's (then it is parsed whole)."""
     try:
-        cookie, end = jsjson.raw_decode(text, len(_STORED_PREFIX))
+        cookie, end = jsjson.raw_decode(text, len(STORED_COOKIE))
     except ValueError:
         return None
     # the cookie must end the object or be followed by more keys, and be the only top-level
