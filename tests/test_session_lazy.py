@@ -144,6 +144,31 @@ def test_a_read_never_stops_before_a_later_member_of_the_same_key() -> None:
     assert session["p"] == 1 and session._first_key is None and session._items is not None
 
 
+def test_the_member_just_after_the_cookie_is_read_alone_where_nothing_can_repeat_it() -> None:
+    at = len('{"cookie":' + COOKIE + ",")
+    text = '{"cookie":' + COOKIE + ',"p":{"u":[1]},"q":2}'
+    assert jsjson.first_member(text, at, "p") == ({"u": [1]}, text.index(',"q"'))
+    last = '{"cookie":' + COOKIE + ',"p":"x"}'
+    assert jsjson.first_member(last, at, "p") == ("x", len(last) - 1)
+    # the scan decides: another key first, a later "p", an escape, white space, a
+    # key that is a prefix of the member's, text after the object
+    for other in (
+        ',"q":2,"p":1}',
+        ',"p":1,"r":{"p":2}}',
+        ',"p":1,"r":"\\u0070"}',
+        ',"p" :1}',
+        ',"p":1 }',
+        ',"px":1}',
+        ',"p":1}x',
+    ):
+        assert jsjson.first_member('{"cookie":' + COOKIE + other, at, "p") is None, other
+    with pytest.raises(ValueError, match="Expecting value"):
+        jsjson.first_member('{"cookie":' + COOKIE + ',"p":[1,}', at, "p")
+    session = load('{"cookie":' + COOKIE + ',"p":[1,}')
+    with pytest.raises(CorruptSessionError, match="not JSON beyond its cookie"):
+        session.get("p")
+
+
 def test_a_text_that_escapes_anything_is_scanned_to_its_end() -> None:
     # an escaped key ("\u0061" is "a") could repeat one the plain search cannot see
     session = load('{"cookie":' + COOKIE + ',"a":1,"b":2,"\\u0061":3}')

@@ -63,7 +63,9 @@ class Exchange:
 
     ``loaded``: the session read before the server handled the handshake (see
     :meth:`SessionCore._read_ahead`), for the handshake to take: ``(session_id, (live
-    session or None, whether the store failed))``.
+    session or None, whether the store failed))``. ``writes``: whether the core may still
+    write on the response (False once a session was read ahead: no Set-Cookie will come),
+    so an adapter can hand the response to the server unwrapped.
     """
 
     __slots__ = (
@@ -75,6 +77,7 @@ class Exchange:
         "secure",
         "sent",
         "set_cookie",
+        "writes",
     )
 
     def __init__(
@@ -93,6 +96,7 @@ class Exchange:
         self.rejected = False
         self.sent = False
         self.loaded: tuple[str | None, tuple[Any, bool]] | None = None
+        self.writes = True
 
     @property
     def open(self) -> bool:
@@ -301,6 +305,9 @@ class SessionCore:
         outcome = (None, False)
         if session_id is not None:
             outcome = yield from self._load(session_id, "the handshake")
+            # a session: nothing is created, so nothing goes on the response (a store that
+            # failed may still reject it; that answer is the server's own)
+            exchange.writes = outcome[0] is None
         exchange.loaded = (session_id, outcome)
 
     def _from_cookie(self, exchange: Exchange) -> Any:

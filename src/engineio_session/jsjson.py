@@ -125,6 +125,40 @@ def scan_members(text: str, index: int) -> tuple[dict[str, Any], dict[str, str]]
     return keys, values
 
 
+def first_member(text: str, index: int, key: str) -> tuple[Any, int] | None:
+    """The value of the member ``key`` when it is the one that starts at ``text[index]``
+    (just after the object's ``{`` or a ``,``, written as ``JSON.stringify`` writes it) and
+    no later member can repeat it (as :func:`scan_members_into` with ``until``: the text
+    escapes nothing and the key's quoted form appears nowhere after the value): (the value,
+    the index just past it). None otherwise, where :func:`scan_members_into` decides;
+    ``ValueError`` where the value is not JSON. A session's first read is most often of
+    the member just after its cookie (passport's user): this reads it in one C call.
+
+    >>> first_member('{"cookie":{},"passport":{"user":7},"n":1}', 13, "passport")
+    ({'user': 7}, 34)
+    >>> first_member('{"cookie":{},"passport":{},"passport":1}', 13, "passport") is None
+    True
+    """
+    if not text.startswith(key, index + 1) or text[index] != '"' or "\\" in text:
+        return None
+    start = index + len(key) + 1
+    if text[start : start + 2] != '":' or '"' in key:
+        return None
+    try:
+        value, end = _DECODER.scan_once(text, start + 2)  # type: ignore[attr-defined]
+    except StopIteration as stop:
+        raise ValueError(f"Expecting value at {stop.value}") from None
+    except RecursionError:
+        return None
+    after = text[end : end + 1]
+    if after == ",":
+        if text.find(text[index : start + 1], end) != -1:
+            return None  # a later member may repeat it: the scan decides
+    elif after != "}" or end + 1 != len(text):
+        return None
+    return value, end
+
+
 def scan_members_into(
     text: str,
     index: int,

@@ -728,6 +728,17 @@ class Session(DataMapping):
         two slots (None returned; the next other key scans the whole): no dict of the
         data, one object fewer per connection for every full collection to walk (issue
         10). Else the data (``_items`` set, as by a whole scan)."""
+        rest = self._rest
+        if rest and self._parse is jsjson.loads:
+            assert self._baseline is not None
+            try:  # the member just after the cookie: one C call (else the scan decides)
+                found = jsjson.first_member(self._baseline, rest + 1, key)
+            except ValueError:
+                found = None  # not JSON: the scan says so, as it always did
+            if found is not None:
+                self._first_value = found[0]
+                self._first_key = key  # last: a reader outside the lock checks the key first
+                return None
         keys, raw, stopped = self._scan(key)
         if stopped:
             self._first_value = keys[key]

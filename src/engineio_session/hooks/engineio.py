@@ -165,22 +165,29 @@ def _wsgi_header(environ: dict[str, Any], name: str | None) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _raw_header(raw: Iterable[tuple[bytes, bytes]], wanted: bytes, joiner: str) -> str | None:
-    """A header from raw (name, value) pairs as Node's ``req.headers`` has it: latin-1,
-    repeated ones joined (``"; "`` for Cookie, ``", "`` for the rest)."""
-    values = [value.decode("latin-1") for key, value in raw if key.lower() == wanted]
-    return joiner.join(values) if values else None
-
-
 def _raw_headers(
     raw: Iterable[tuple[bytes, bytes]], header: str | None
 ) -> tuple[str | None, str | None]:
-    """The Cookie header and the configured ``header``'s value, from raw header pairs."""
-    pairs = raw if isinstance(raw, (list, tuple)) else list(raw)
-    value = None
-    if header is not None:
-        value = _raw_header(pairs, header.lower().encode("latin-1"), ", ")
-    return _raw_header(pairs, b"cookie", "; "), value
+    """The Cookie header and the configured ``header``'s value, from raw (name, value)
+    pairs, as Node's ``req.headers`` has them: latin-1, repeated ones joined (``"; "`` for
+    Cookie, ``", "`` for the rest). One pass, and a name is lowercased only where its
+    length matches (every request of the server goes through here).
+
+    >>> _raw_headers([(b"Cookie", b"a=1"), (b"x-s", b"t"), (b"cookie", b"b=2")], "X-S")
+    ('a=1; b=2', 't')
+    """
+    wanted = b"" if header is None else header.lower().encode("latin-1")
+    size = len(wanted) or -1
+    cookie = value = None
+    for key, raw_value in raw:
+        length = len(key)
+        if length == 6 and (key == b"cookie" or key.lower() == b"cookie"):
+            text = raw_value.decode("latin-1")
+            cookie = text if cookie is None else cookie + "; " + text
+        elif length == size and key.lower() == wanted:
+            text = raw_value.decode("latin-1")
+            value = text if value is None else value + ", " + text
+    return cookie, value
 
 
 def _raw_exchange(
@@ -298,8 +305,11 @@ def wrap_handle_request(
         if key is not None:
             _EXCHANGES[key] = exchange
         scope[_SCOPE_KEY] = exchange
+        # the response goes through the exchange only where the core may still write on
+        # it: a polling handshake whose session was read ahead gets no Set-Cookie
+        respond = exchange if exchange.writes or exchange.can_401 else send
         try:
-            return await original(scope, receive, exchange)
+            return await original(scope, receive, respond)
         finally:
             if key is not None:
                 del _EXCHANGES[key]
@@ -329,8 +339,15 @@ class _AsgiExchange(Exchange):
     __slots__ = ("can_401", "send")
 
     def __init__(self, scope: dict[str, Any], send: Any, header: str | None) -> None:
-        super().__init__(*_raw_headers(scope.get("headers") or (), header))
+        # Exchange.__init__'s assignments, inlined (every request of the server)
+        self.cookie_header, self.header_value = _raw_headers(scope.get("headers") or (), header)
+        self.can_set_cookie = True
         self.secure = scope.get("scheme") in ("https", "wss")
+        self.set_cookie = []
+        self.rejected = False
+        self.sent = False
+        self.loaded = None
+        self.writes = True
         self.send = send
         self.can_401 = scope.get("type") == "websocket" and "websocket.http.response" in (
             scope.get("extensions") or {}

@@ -79,31 +79,20 @@ def parse_reply(buffer: bytes | bytearray, position: int = 0) -> tuple[Any, int]
         >>> parse_reply(b"-ERR no\\r\\n+OK\\r\\n", 9)
         ('OK', 14)
     """
+    if buffer[position : position + 1] == b"$":  # a bulk string
+        values: list[Any] = []
+        after = _replies_into(values, buffer, position, 1)
+        return values[0], after
     end = buffer.find(b"\r\n", position)
     if end < 0:
         raise IncompleteReplyError
     kind = buffer[position]
-    if kind == 36:  # "$": a bulk string
-        size = int(buffer[position + 1 : end])
-        if size < 0:
-            return None, end + 2
-        start = end + 2
-        stop = start + size
-        if len(buffer) < stop + 2:
-            raise IncompleteReplyError(stop + 2)
-        if buffer[stop : stop + 2] != b"\r\n":
-            raise ValueError("a bulk string does not end with CRLF")
-        return bytes(buffer[start:stop]), stop + 2
     if kind == 42:  # "*": an array
         count = int(buffer[position + 1 : end])
         if count < 0:
             return None, end + 2
-        items = []
-        position = end + 2
-        for _ in range(count):
-            item, position = parse_reply(buffer, position)
-            items.append(item)
-        return items, position
+        items: list[Any] = []
+        return items, _replies_into(items, buffer, end + 2, count)
     line = bytes(buffer[position + 1 : end])
     if kind == 43:  # "+"
         return line.decode("utf-8", "replace"), end + 2
@@ -112,6 +101,32 @@ def parse_reply(buffer: bytes | bytearray, position: int = 0) -> tuple[Any, int]
     if kind == 58:  # ":"
         return int(line), end + 2
     raise ValueError(f"not a RESP2 reply: type byte {kind!r}")
+
+
+def _replies_into(items: list[Any], buffer: bytes | bytearray, position: int, count: int) -> int:
+    """Read ``count`` replies from ``position`` into ``items``; where they end. A bulk string
+    (each value of an MGET) is read here, without a call of its own."""
+    for _ in range(count):
+        end = buffer.find(b"\r\n", position)
+        if end < 0:
+            raise IncompleteReplyError
+        if buffer[position] != 36:  # not "$"
+            item, position = parse_reply(buffer, position)
+            items.append(item)
+            continue
+        size = int(buffer[position + 1 : end])
+        if size < 0:
+            items.append(None)
+            position = end + 2
+            continue
+        stop = end + 2 + size
+        if len(buffer) < stop + 2:
+            raise IncompleteReplyError(stop + 2)
+        if buffer[stop : stop + 2] != b"\r\n":
+            raise ValueError("a bulk string does not end with CRLF")
+        items.append(bytes(buffer[end + 2 : stop]))
+        position = stop + 2
+    return position
 
 
 class _Connection(asyncio.Protocol):
