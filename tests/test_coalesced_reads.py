@@ -162,6 +162,45 @@ def test_a_batch_its_loop_never_sent_does_not_hold_the_next_loops_reads() -> Non
     assert sent[-1] == ["b"]
 
 
+def test_loops_running_in_two_threads_each_batch_their_own_reads() -> None:
+    """The batch finds the running loop without asking asyncio (its last loop, running in
+    this thread): two loops in two threads at once still never share a batch."""
+    import threading
+
+    from engineio_session.stores.batch import ReadBatch
+
+    sent: list[tuple[int, list[Any]]] = []
+
+    async def fetch(keys: list[Any]) -> list[Any]:
+        sent.append((threading.get_ident(), keys))
+        await asyncio.sleep(0.001)
+        return [f"{key} in {threading.get_ident()}" for key in keys]
+
+    batch = ReadBatch(fetch, lambda error: error, timeout=2)
+    answers: dict[int, list[Any]] = {}
+
+    async def reads(name: str) -> list[Any]:
+        got: list[Any] = []
+        for turn in range(30):
+            keys = [f"{name}{turn}-{n}" for n in range(3)]
+            got += await asyncio.gather(*(batch.get(key) for key in keys))
+        return got
+
+    def run(name: str) -> None:
+        answers[threading.get_ident()] = asyncio.run(reads(name))
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(answers) == 2
+    for ident, got in answers.items():
+        assert len(got) == 90 and all(value.endswith(f" in {ident}") for value in got)
+    for _, keys in sent:  # each batch holds the keys of its own thread's loop only
+        assert len({key[0] for key in keys}) == 1
+
+
 def test_started_reads_each_time_out_at_their_own_deadline_under_one_timer() -> None:
     from engineio_session.stores.batch import ReadBatch
 

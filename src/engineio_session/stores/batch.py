@@ -65,20 +65,17 @@ class ReadBatch:
         """A future of the value under ``key``, read at the next turn of the loop."""
         waiting = self._waiting
         loop = self._loop
-        # a batch open on a loop running in this thread: that loop is the running one (one
+        # the last batch's loop, running in this thread: that loop is the running one (one
         # loop runs in a thread at a time), known without get_running_loop's getpid call
-        if (
-            waiting is None
-            or loop is None
-            or self._thread != threading.get_ident()
-            or not loop.is_running()
-        ):
+        if loop is None or self._thread != threading.get_ident() or not loop.is_running():
             loop = asyncio.get_running_loop()
-            if waiting is None or loop is not self._loop:
-                waiting = self._waiting = {}
+            if loop is not self._loop:
+                waiting = None
                 self._loop = loop
                 self._thread = threading.get_ident()
-                loop.call_soon(self._flush, waiting)
+        if waiting is None:
+            waiting = self._waiting = {}
+            loop.call_soon(self._flush, waiting)
         future: asyncio.Future[Any] = loop.create_future()
         waiting.setdefault(key, []).append(future)
         return future

@@ -23,6 +23,7 @@ connection, so a late reply can never answer a later read.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -135,6 +136,7 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self._buffer = bytearray()
         self._need = 0
         self._waiting: deque[asyncio.Future[Any]] = deque()
@@ -144,12 +146,13 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        self.loop = asyncio.get_running_loop()  # the only loop it is used on (PipelinedReads)
 
     def send(self, payload: bytes) -> asyncio.Future[Any]:
-        transport = self.transport
-        if self.lost is not None or transport is None or transport.is_closing():
+        transport, loop = self.transport, self.loop
+        if self.lost is not None or transport is None or loop is None or transport.is_closing():
             raise _connection_error("the connection is closed")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Any] = loop.create_future()
         self._waiting.append(future)
         transport.write(payload)
         return future
@@ -317,6 +320,7 @@ class PipelinedReads:
             self._hello.append(pack_command("SELECT", int(db)))
         self._connection: _Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = 0  # where _loop runs
         self._connecting: asyncio.Future[_Connection] | None = None
 
     @classmethod
@@ -368,8 +372,12 @@ class PipelinedReads:
         connection = self._connection
         if connection is None or connection.lost is not None:
             return None
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:
+        # its loop, running in this thread, is the running loop (one runs in a thread at a
+        # time), known without get_running_loop's getpid call
+        loop = connection.loop
+        if loop is None or loop is not self._loop or self._thread != threading.get_ident():
+            return None
+        if not loop.is_running():
             return None
         payload = pack_command("MGET", *keys)
         try:
@@ -395,6 +403,7 @@ class PipelinedReads:
             return connection
         if loop is not self._loop:
             self._loop, self._connection, self._connecting = loop, None, None
+            self._thread = threading.get_ident()
         if self._connecting is None or self._connecting.done():
             self._connecting = loop.create_task(self._connect())
             # retrieved here too: every reader that awaited it may have given up
