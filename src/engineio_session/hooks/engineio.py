@@ -184,7 +184,7 @@ def _raw_headers(
         if length == 6 and (key == b"cookie" or key.lower() == b"cookie"):
             text = raw_value.decode("latin-1")
             cookie = text if cookie is None else cookie + "; " + text
-        elif length == size and key.lower() == wanted:
+        if length == size and key.lower() == wanted:
             text = raw_value.decode("latin-1")
             value = text if value is None else value + ", " + text
     return cookie, value
