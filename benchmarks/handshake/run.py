@@ -8,7 +8,9 @@ session and no cache could carry the result). First a warm-up of ``--warmup`` se
 the measured run of ``--duration`` seconds; the number is the measured run's completed
 handshakes per second. "of its own plain rate" divides it by the rate of the same server
 with nothing attached, measured in the same round. ``--repeat`` rounds go through every
-server in turn (so a noisy neighbour hits all of them alike); the tables give the range.
+server in turn (so a noisy neighbour hits all of them alike), every other round in the
+reverse order; the tables give the range, and with three rounds or more the median of the
+rounds' ratios (this shared machine moves a ratio by about a tenth from round to round).
 
 The servers (benchmarks/handshake/servers.py): Node engine.io 6 plain, and with
 express-session 1.19 on connect-redis 10 (``engine.use(session(...))``, node-fixtures/
@@ -64,6 +66,7 @@ import json
 import os
 import platform
 import signal
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -324,7 +327,12 @@ def number(values: list[float], fmt: str) -> str:
     else:
         a, b = f"{low:.2f}", f"{high:.2f}"
     text = a if a == b else f"{a}-{b}"
-    return text + ("x" if fmt == "ratio" else "")
+    if fmt != "ratio":
+        return text
+    if len(values) < 3 or a == b:
+        return text + "x"
+    # the rounds' median: the range is as wide as the noisiest round makes it
+    return f"{text}x (median {statistics.median(values):.2f}x)"
 
 
 def table(title: str, keys: list[str], results: dict[str, Any]) -> list[str]:
@@ -417,7 +425,9 @@ def main(argv: list[str] | None = None) -> int:
             gc_detail=args.gc_detail,
         )
         for round_ in range(1, args.repeat + 1):
-            for spec in specs:
+            # every other round in the reverse order: a drift of the machine during a round
+            # then favours plain in one round and its session server in the next
+            for spec in specs if round_ % 2 else specs[::-1]:
                 measured = measure(spec, setup, sessions, args, round_)
                 row = results.setdefault(spec.key, {"label": spec.label, "rounds": []})
                 row["rounds"].append(measured)
