@@ -48,8 +48,9 @@ vectors: install
 # the micro-benchmarks (pytest-benchmark, beside Node), then the handshake benchmark of
 # issue 10 (wrk, installed from Debian's packages where missing; Node and Python servers on
 # 20,000 Node-made sessions; py-spy profile), the same applications called in process
-# (CPU and collector counts without uvicorn or wrk) and the per-connection costs (reload,
-# auto_save, memory with 10,000 websockets): benchmarks/handshake/. About 10 minutes.
+# (CPU and collector counts without uvicorn or wrk, and callgrind's instruction counts, which
+# do not move with the machine) and the per-connection costs (reload, auto_save, memory
+# with 10,000 websockets): benchmarks/handshake/. About 12 minutes.
 # HANDSHAKE_ARGS / CONNECTIONS_ARGS pass options (`python -m benchmarks.handshake --help`).
 HANDSHAKE_ARGS ?=
 CONNECTIONS_ARGS ?=
@@ -57,7 +58,7 @@ bench: install
 	scripts/ensure-services wrk
 	$(PYTEST) benchmarks -p no:cacheprovider --benchmark-columns=min,median,mean,rounds --benchmark-sort=name
 	$(BIN)/python -m benchmarks.handshake --profile 10 $(HANDSHAKE_ARGS)
-	$(BIN)/python -m benchmarks.handshake.inprocess
+	$(BIN)/python -m benchmarks.handshake.inprocess --instructions
 	$(BIN)/python -m benchmarks.handshake.connections $(CONNECTIONS_ARGS)
 
 # the same with three rounds, werkzeug beside gunicorn, and the connection costs twice

@@ -13,7 +13,9 @@ part of it in the cyclic collector, and the collections of each generation per 1
 handshakes. No uvicorn, h11 or wrk shares the CPU, so on a noisy machine these numbers
 move far less than the rate under wrk; the collection counts barely move at all, which
 makes them the measure of what a change does to the objects a handshake leaves for the
-collector.
+collector. ``--instructions`` also counts the instructions of one handshake under
+callgrind (plain, ``attach``, the MGET probe): they do not move with the machine at all,
+so a change of 1% shows.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import argparse
 import asyncio
 import gc
 import json
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -103,7 +107,44 @@ def child(argument: str) -> None:
     """One configuration, in this (fresh) process: prints its measure as JSON."""
     task = json.loads(argument)
     cookies = Path(task["cookies"]).read_text().split()  # Cookie header values, one a line
+    if "handshakes" in task:
+        cookies = cookies[: WARMUP + task["handshakes"]]
     print(json.dumps(asyncio.run(measure(task["config"], cookies))))
+
+
+def child_command(task: dict[str, Any]) -> list[str]:
+    return [sys.executable, "-m", "benchmarks.handshake.inprocess", "--child", json.dumps(task)]
+
+
+def instructions(task: dict[str, Any], fewer: int, more: int) -> float:
+    """The instructions one handshake of ``task``'s application costs, counted by
+    callgrind: two runs of the child, ``fewer`` and ``more`` measured handshakes (side by
+    side, one a core), the difference divided by ``more - fewer``. Instructions do not
+    move with a noisy neighbour as times do (two counts of the same code agree within a
+    few tenths of a percent: the reply chunks of Redis vary a little)."""
+    runs = [
+        subprocess.Popen(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                *child_command({**task, "handshakes": count}),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for count in (fewer, more)
+    ]
+    totals = []
+    for run in runs:
+        _, err = run.communicate(timeout=1800)
+        found = re.search(r"Collected : (\d+)", err)
+        if run.returncode != 0 or found is None:
+            raise RuntimeError(f"callgrind failed:\n{err[-2000:]}")
+        totals.append(int(found.group(1)))
+    return (totals[1] - totals[0]) / (more - fewer)
 
 
 def main() -> int:
@@ -111,6 +152,12 @@ def main() -> int:
     parser.add_argument("--handshakes", type=int, default=4000)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count each application's instructions per handshake with callgrind "
+        "(valgrind; about 3 minutes)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -126,13 +173,7 @@ def main() -> int:
             for name, config in CONFIGS.items():
                 task = {"config": {**shared, **config}, "cookies": cookie_file}
                 done = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "benchmarks.handshake.inprocess",
-                        "--child",
-                        json.dumps(task),
-                    ],
+                    child_command(task),
                     capture_output=True,
                     text=True,
                     cwd=ROOT,
@@ -141,6 +182,16 @@ def main() -> int:
                 if done.returncode != 0:
                     raise RuntimeError(f"{name} failed:\n{done.stderr}")
                 rows[name].append(json.loads(done.stdout.splitlines()[-1]))
+        counted: dict[str, float] = {}
+        if args.instructions:
+            if shutil.which("valgrind") is None:
+                print("no valgrind here: instructions not counted (apt-get install valgrind)")
+            elif args.handshakes < 400:
+                print("--instructions counts 200 and up to 1,200 handshakes: give 400 or more")
+            else:
+                for name in ("plain", "attach + AsyncRedisStore", "probe: MGET"):
+                    task = {"config": {**shared, **CONFIGS[name]}, "cookies": cookie_file}
+                    counted[name] = instructions(task, 200, min(1200, args.handshakes))
     plain = rows["plain"]
     print(
         f"\n{args.handshakes:,} polling handshakes in process, {BATCH} at a time, each with "
@@ -160,6 +211,12 @@ def main() -> int:
             f"| {name} | {min(cpu):.0f}-{max(cpu):.0f} | {min(ratios):.2f}-{max(ratios):.2f}x "
             f"| {min(gcs):.0f}-{max(gcs):.0f} | {counts} |"
         )
+    if counted:
+        print("\nInstructions per handshake (callgrind, the collector on), a steady measure:\n")
+        print("| application | instructions / handshake | of plain |")
+        print("|---|---:|---:|")
+        for name, count in counted.items():
+            print(f"| {name} | {count:,.0f} | {counted['plain'] / count:.2f}x |")
     return 0
 
 
