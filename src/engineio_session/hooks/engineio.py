@@ -339,15 +339,8 @@ class _AsgiExchange(Exchange):
     __slots__ = ("can_401", "send")
 
     def __init__(self, scope: dict[str, Any], send: Any, header: str | None) -> None:
-        # Exchange.__init__'s assignments, inlined (every request of the server)
-        self.cookie_header, self.header_value = _raw_headers(scope.get("headers") or (), header)
-        self.can_set_cookie = True
+        super().__init__(*_raw_headers(scope.get("headers") or (), header))
         self.secure = scope.get("scheme") in ("https", "wss")
-        self.set_cookie = []
-        self.rejected = False
-        self.sent = False
-        self.loaded = None
-        self.writes = True
         self.send = send
         self.can_401 = scope.get("type") == "websocket" and "websocket.http.response" in (
             scope.get("extensions") or {}

@@ -25,15 +25,24 @@ import functools
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, cast
+from typing import Any, TypeGuard, cast
 
-__all__ = ["ReadBatch"]
+__all__ = ["ReadBatch", "running_here"]
 
 Key = Hashable
 Fetch = Callable[[list[Any]], Awaitable[list[Any]]]
 #: ``start(keys)``: the future of the values, the read already sent; None where it cannot
 #: be sent at once (``fetch`` then runs in a task). Cancelling the future gives the read up.
 Start = Callable[[list[Any]], "asyncio.Future[list[Any]] | None"]
+
+
+def running_here(
+    loop: asyncio.AbstractEventLoop | None, thread: int
+) -> TypeGuard[asyncio.AbstractEventLoop]:
+    """Whether ``loop``, seen running in ``thread``, is the loop running now: it runs, and
+    this is its thread (one loop runs in a thread at a time). Known without
+    ``asyncio.get_running_loop()``, which makes a ``getpid`` system call each time."""
+    return loop is not None and thread == threading.get_ident() and loop.is_running()
 
 
 class ReadBatch:
@@ -65,9 +74,7 @@ class ReadBatch:
         """A future of the value under ``key``, read at the next turn of the loop."""
         waiting = self._waiting
         loop = self._loop
-        # the last batch's loop, running in this thread: that loop is the running one (one
-        # loop runs in a thread at a time), known without get_running_loop's getpid call
-        if loop is None or self._thread != threading.get_ident() or not loop.is_running():
+        if not running_here(loop, self._thread):
             loop = asyncio.get_running_loop()
             if loop is not self._loop:
                 waiting = None

@@ -28,6 +28,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from ..batch import running_here
+
 __all__ = ["IncompleteReplyError", "PipelinedReads", "RespError", "pack_command", "parse_reply"]
 
 
@@ -372,12 +374,8 @@ class PipelinedReads:
         connection = self._connection
         if connection is None or connection.lost is not None:
             return None
-        # its loop, running in this thread, is the running loop (one runs in a thread at a
-        # time), known without get_running_loop's getpid call
         loop = connection.loop
-        if loop is None or loop is not self._loop or self._thread != threading.get_ident():
-            return None
-        if not loop.is_running():
+        if loop is not self._loop or not running_here(loop, self._thread):
             return None
         payload = pack_command("MGET", *keys)
         try:
