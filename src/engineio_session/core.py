@@ -208,21 +208,35 @@ class SessionCore:
         """The live session stored under ``session_id`` (None: none, or expired), and
         whether the store failed."""
         # _guarded(call(get)) unrolled: the hot path of every handshake with a cookie
-        health = self._health
-        if health.down and not health.admit():
-            health.refused(what, self._outcome(self._options.reject_on_store_error()))
+        if not self._may_load(what):
             return None, True
         started = time.monotonic()
         try:
             stored = yield Call(self._store.get, session_id)
         except Exception as error:
-            outcome = self._outcome(self._options.reject_on_store_error())
-            health.failed(error, what, outcome, time.monotonic() - started)
-            return None, True
+            return self._load_failed(error, what, started)
         except BaseException:
-            health.release(time.monotonic() - started)
+            self._health.release(time.monotonic() - started)
             raise
-        health.succeeded()
+        return self._loaded(stored)
+
+    def _may_load(self, what: str) -> bool:
+        """Whether the store may be read now (the breaker); a refusal is logged."""
+        health = self._health
+        if health.down and not health.admit():
+            health.refused(what, self._outcome(self._options.reject_on_store_error()))
+            return False
+        return True
+
+    def _load_failed(self, error: Exception, what: str, started: float) -> tuple[None, bool]:
+        """A read that failed (begun at monotonic time ``started``): logged, no session."""
+        outcome = self._outcome(self._options.reject_on_store_error())
+        self._health.failed(error, what, outcome, time.monotonic() - started)
+        return None, True
+
+    def _loaded(self, stored: Any) -> tuple[Any, bool]:
+        """What a read that succeeded gives: the live session, or None (none, expired)."""
+        self._health.succeeded()
         if stored is None or stored.expired():
             return None, False
         return self._live(stored), False
@@ -297,17 +311,30 @@ class SessionCore:
         the server builds for it lives for microseconds, not for a store's round trip, and
         the cyclic collector never finds it in flight. What it read waits in
         ``exchange.loaded`` for :meth:`_handshake`; a request the server turns away (not a
-        handshake after all, a refused origin) just drops it."""
-        options = self._options
-        if options.cookie_session is not None:
-            return
-        session_id = options.session_id(exchange.cookie_header, exchange.header_value)
-        outcome = (None, False)
+        handshake after all, a refused origin) just drops it. The async handles make this
+        read without the plan (:meth:`_read_ahead_id`, then :meth:`_may_load`, the store's
+        ``get``, :meth:`_loaded` or :meth:`_load_failed`, and :meth:`_read_ahead_done`)."""
+        session_id = self._read_ahead_id(exchange)
         if session_id is not None:
             outcome = yield from self._load(session_id, "the handshake")
-            # a session: nothing is created, so nothing goes on the response (a store that
-            # failed may still reject it; that answer is the server's own)
-            exchange.writes = outcome[0] is None
+            self._read_ahead_done(exchange, session_id, outcome)
+
+    def _read_ahead_id(self, exchange: Exchange) -> str | None:
+        """The verified session id a read ahead reads; None where there is nothing to read
+        (then ``exchange.loaded`` already says so; with cookie-session it stays None)."""
+        options = self._options
+        if options.cookie_session is not None:
+            return None
+        session_id = options.session_id(exchange.cookie_header, exchange.header_value)
+        if session_id is None:
+            exchange.loaded = (None, (None, False))
+        return session_id
+
+    @staticmethod
+    def _read_ahead_done(exchange: Exchange, session_id: str, outcome: tuple[Any, bool]) -> None:
+        # a session: nothing is created, so nothing goes on the response (a store that
+        # failed may still reject it; that answer is the server's own)
+        exchange.writes = outcome[0] is None
         exchange.loaded = (session_id, outcome)
 
     def _from_cookie(self, exchange: Exchange) -> Any:

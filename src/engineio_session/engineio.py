@@ -37,6 +37,7 @@ Engine.IO server (:class:`EngineIOAdapter`), and :class:`SessionHandle` /
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Generic, TypeVar
 
 from .cookie_live import AsyncCookieLiveSession, CookieLiveSession
@@ -132,7 +133,9 @@ class EngineIOAdapter(SessionCore, Generic[Live]):
         raise NotImplementedError
 
     def _read_ahead_now(self, exchange: Exchange) -> Any:
-        return self._drive(self._read_ahead(exchange))
+        """The core's ``_read_ahead``, awaited before an asyncio server handles a request
+        that can be a handshake (the async handles)."""
+        raise NotImplementedError
 
     def _emit_plan(self, session_id: str, data: Any) -> Plan[int]:
         """Engine.IO: send ``data`` to every connection of ``session_id`` (this process's)."""
@@ -237,6 +240,27 @@ class AsyncSessionHandle(EngineIOAdapter[AsyncLiveSession]):
 
     async def _disconnect(self, sid: str, *args: Any) -> Any:
         return await arun(self._disconnection(sid, args))
+
+    async def _read_ahead_now(self, exchange: Exchange) -> None:
+        """The core's ``_read_ahead`` made as one await rather than through its plan: the
+        read every handshake with a cookie waits for (an async server's store is async)."""
+        session_id = self._read_ahead_id(exchange)
+        if session_id is None:
+            return
+        what = "the handshake"
+        outcome: tuple[Any, bool] = (None, True)
+        if self._may_load(what):
+            started = time.monotonic()
+            try:
+                stored = await self._store.get(session_id)
+            except Exception as error:
+                outcome = self._load_failed(error, what, started)
+            except BaseException:
+                self._health.release(time.monotonic() - started)
+                raise
+            else:
+                outcome = self._loaded(stored)
+        self._read_ahead_done(exchange, session_id, outcome)
 
     async def _on_message(self, sid: str, data: Any) -> Any:
         return await arun(self._message(sid, data))
