@@ -70,6 +70,10 @@ def _no_constant(name: str) -> Any:
 
 # one decoder for every call: json.loads(text, **hooks) builds a new one each time
 _DECODER = json.JSONDecoder(parse_int=_js_int, parse_float=_js_float, parse_constant=_no_constant)
+#: :func:`raw_decode`'s scanner itself, for a hot path that maps its failures on its own:
+#: ``scan_once(text, index)`` is (value, end), or raises StopIteration (no value there),
+#: ValueError (not JSON) or RecursionError (nested deeper than Python's limit)
+scan_once: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def loads(text: str | bytes) -> Any:
@@ -93,7 +97,7 @@ def raw_decode(text: str, index: int) -> tuple[Any, int]:
     ({'a': 1}, 17)
     """
     try:  # the C scanner itself, as JSONDecoder.raw_decode calls it (one Python call fewer)
-        value, end = _DECODER.scan_once(text, index)  # type: ignore[attr-defined]
+        value, end = scan_once(text, index)
     except StopIteration as stop:
         raise json.JSONDecodeError("Expecting value", text, stop.value) from None
     except RecursionError:
@@ -145,7 +149,7 @@ def first_member(text: str, index: int, key: str) -> tuple[Any, int] | None:
     if text[start : start + 2] != '":' or '"' in key:
         return None
     try:
-        value, end = _DECODER.scan_once(text, start + 2)  # type: ignore[attr-defined]
+        value, end = scan_once(text, start + 2)
     except StopIteration as stop:
         raise ValueError(f"Expecting value at {stop.value}") from None
     except RecursionError:
@@ -182,7 +186,7 @@ def scan_members_into(
     >>> scan_members_into(text, at, keys, values), keys
     (0, {'a': {'x': 1}, 'b': None, 'c': 3})
     """
-    scan = _DECODER.scan_once  # type: ignore[attr-defined]
+    scan = scan_once
     # the key as JSON.stringify writes it, where nothing in the text is escaped: found
     # nowhere after its member, no later member can repeat it
     unique = None

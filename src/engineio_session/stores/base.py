@@ -184,10 +184,10 @@ def _where(error: BaseException) -> str:
 def _lazily(store: str, sid: str, text: str) -> Session | None:
     """The session in ``text`` with only its cookie parsed now (the rest on first use), or
     None where the text is not plainly express-session's (then it is parsed whole)."""
-    try:
-        cookie, end = jsjson.raw_decode(text, len(STORED_COOKIE))
-    except ValueError:
-        return None
+    try:  # jsjson.raw_decode without its call (every session read goes through here)
+        cookie, end = jsjson.scan_once(text, len(STORED_COOKIE))
+    except (StopIteration, ValueError, RecursionError):
+        return None  # not JSON, or nested too deeply: the whole parse says which
     # the cookie must end the object or be followed by more keys, and be the only top-level
     # "cookie" (a later duplicate would win in JSON.parse; a nested one is parsed whole too)
     if (

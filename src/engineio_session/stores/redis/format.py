@@ -316,7 +316,9 @@ class RedisFormat:
         (SessionTooLargeError over ``max_session_bytes``)."""
         if not raw:
             return None
-        check_size(self.store, sid, raw, self.max_session_bytes)
+        limit = self.max_session_bytes
+        if limit is not None and len(raw) > limit:  # check_size's own test, without its call
+            check_size(self.store, sid, raw, limit)
         session = decode_session(self.store, sid, raw, self.serializer.parse)
         return None if session.expired(now=now) else session
 
