@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from ..._js import js_add, js_get, js_to_number, js_truthy, utf8
 from ...session import Session
 from .. import _kruptein
 from ..base import DEFAULT_MAX_SESSION_BYTES, check_size, corrupt, decode_session
 
-__all__ = ["FileFormat", "is_expired", "session_file_name", "session_id_from_file"]
+__all__ = [
+    "FileFormat",
+    "FileFormatKeywords",
+    "is_expired",
+    "session_file_name",
+    "session_id_from_file",
+]
 
 _SEPARATORS = ("/", "\\", "\x00", ":") if os.name == "nt" else ("/", "\\", "\x00")
 
@@ -98,6 +104,17 @@ def is_expired(stored: Any, *, ttl: float, now: float) -> bool:
         return True
     total = js_add(js_get(stored, "__lastAccess"), lifetime)
     return js_to_number(total) < now
+
+
+class FileFormatKeywords(TypedDict, total=False):
+    """The options of session-file-store's files that the file stores pass on to
+    :class:`FileFormat` (its signature holds their defaults), so each store names them
+    once."""
+
+    ttl: float
+    file_extension: str
+    secret: str | bytes | None
+    max_session_bytes: int | None
 
 
 class FileFormat:

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from ... import jsjson
 from ..._js import now_ms
@@ -22,7 +22,6 @@ from ...changes import Changes
 from ...errors import SessionError
 from ...session import Session
 from ..base import (
-    DEFAULT_MAX_SESSION_BYTES,
     DEFAULT_TIMEOUT,
     async_deadline,
     failed,
@@ -30,7 +29,7 @@ from ..base import (
     timed_out,
 )
 from ..batch import ReadBatch
-from .format import FileFormat
+from .format import FileFormat, FileFormatKeywords
 from .io import Files
 
 __all__ = ["AsyncFileStore", "FileStore"]
@@ -58,21 +57,11 @@ class _FileStoreBase:
         self,
         path: str | os.PathLike[str] = "./sessions",
         *,
-        ttl: float = 3600,
-        file_extension: str = ".json",
-        secret: str | bytes | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
-        max_session_bytes: int | None = DEFAULT_MAX_SESSION_BYTES,
+        **options: Unpack[FileFormatKeywords],
     ) -> None:
         self._name = type(self).__name__
-        self.format = FileFormat(
-            path,
-            ttl=ttl,
-            file_extension=file_extension,
-            secret=secret,
-            store_name=self._name,
-            max_session_bytes=max_session_bytes,
-        )
+        self.format = FileFormat(path, **options, store_name=self._name)
         self.timeout = timeout
         self._files = Files(self.format)
         with store_errors(self._name):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypedDict
 
 from ..._js import now_ms, number_to_string, utf8
 from ...errors import NotificationsUnavailableError
@@ -45,6 +45,7 @@ __all__ = [
     "TTL",
     "Command",
     "RedisFormat",
+    "RedisFormatKeywords",
     "config_value",
     "missing_notify_classes",
     "notify_setting",
@@ -126,6 +127,20 @@ def config_value(reply: Any) -> str:
         if name == NOTIFY_CONFIG:
             return value.decode() if isinstance(value, bytes) else str(value)
     return ""
+
+
+class RedisFormatKeywords(TypedDict, total=False):
+    """The options of connect-redis's stored form that the Redis stores pass on to
+    :class:`RedisFormat` (its signature holds their defaults), so each store names them
+    once."""
+
+    prefix: str | None
+    ttl: TTL
+    serializer: Serializer
+    disable_ttl: bool
+    disable_touch: bool
+    scan_count: int
+    max_session_bytes: int | None
 
 
 class RedisFormat:

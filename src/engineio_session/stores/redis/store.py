@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 from ..._js import utf8
 from ...changes import Changes
@@ -22,10 +22,7 @@ from ...errors import StoreError
 from ...session import Session
 from ..base import (
     DECODE_OFF_LOOP_BYTES,
-    DEFAULT_MAX_SESSION_BYTES,
     DEFAULT_TIMEOUT,
-    JSONSerializer,
-    Serializer,
     async_deadline,
     failed,
     store_errors,
@@ -33,7 +30,7 @@ from ..base import (
 )
 from ..batch import ReadBatch
 from .client import bounded_async_client, bounded_client, is_cluster
-from .format import TTL, RedisFormat
+from .format import RedisFormat, RedisFormatKeywords
 from .notify import AsyncSessionEnds, SessionEnds, subscribe_plan
 from .reads import PipelinedReads
 
@@ -59,15 +56,9 @@ class _RedisStoreBase:
         self,
         client: Any,
         *,
-        prefix: str | None = "sess:",
-        ttl: TTL = 86400,
-        serializer: Serializer = JSONSerializer,
-        disable_ttl: bool = False,
-        disable_touch: bool = False,
-        scan_count: int = 100,
         timeout: float | None = DEFAULT_TIMEOUT,
         enable_notifications: bool = False,
-        max_session_bytes: int | None = DEFAULT_MAX_SESSION_BYTES,
+        **options: Unpack[RedisFormatKeywords],
     ) -> None:
         self.client: Any = client
         self.timeout = timeout
@@ -76,16 +67,7 @@ class _RedisStoreBase:
         #: let ``subscribe_ends`` CONFIG SET the keyspace-event classes it needs
         self.enable_notifications = enable_notifications
         self._config_warned = False
-        self.format = RedisFormat(
-            prefix=prefix,
-            ttl=ttl,
-            serializer=serializer,
-            disable_ttl=disable_ttl,
-            disable_touch=disable_touch,
-            scan_count=scan_count,
-            max_session_bytes=max_session_bytes,
-            store=self.name,
-        )
+        self.format = RedisFormat(**options, store=self.name)
 
     def __repr__(self) -> str:
         return f"{self.name}(prefix={self.format.prefix!r})"

@@ -76,8 +76,7 @@ from ..base import DEFAULT_TIMEOUT
 from .clients import glue_for
 from .dialect import MYSQL, POSTGRES, SQLITE, Dialect
 from .format import SQLFormat, Statement
-from .runner import Settings
-from .shell import AsyncSQLStore, SyncSQLStore
+from .shell import AsyncSQLStore, SyncSQLStore, _SQLStore
 from .times import DATETIME, SQLITE_TEXT, TIMESTAMPTZ, TimeColumn
 
 __all__ = ["AsyncKnexStore", "KnexFormat", "KnexStore"]
@@ -220,11 +219,8 @@ def _backticks(name: str) -> str:
     return "`" + SQLITE.check_identifier(name).replace("`", "``") + "`"
 
 
-class _KnexStore:
+class _KnexStore(_SQLStore):
     """The constructor both knex stores share; the shell picks the runner."""
-
-    _setup: Any
-    _runner_for: Any
 
     def __init__(
         self,
@@ -239,8 +235,7 @@ class _KnexStore:
         name = type(self).__name__
         glue, dialect = glue_for(client, store=name, create=create_table)
         fmt = KnexFormat(dialect, table_name=table_name, sid_field_name=sid_field_name, store=name)
-        settings = Settings(name, dialect, fmt.label, timeout)
-        self._setup(fmt, self._runner_for(glue, client, settings, pool_size), create_table)
+        self._start(fmt, glue, client, dialect, create_table, timeout, pool_size)
 
 
 class KnexStore(_KnexStore, SyncSQLStore):

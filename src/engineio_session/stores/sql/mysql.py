@@ -69,8 +69,7 @@ from ...session import Session
 from ..base import DEFAULT_TIMEOUT
 from .dialect import MYSQL
 from .format import SQLFormat, Statement
-from .runner import Settings
-from .shell import AsyncSQLStore, SyncSQLStore
+from .shell import AsyncSQLStore, SyncSQLStore, _SQLStore
 
 __all__ = ["AsyncMySQLStore", "MySQLFormat", "MySQLStore", "js_round"]
 
@@ -164,11 +163,8 @@ class MySQLFormat(SQLFormat):
         ]
 
 
-class _MySQLStore:
+class _MySQLStore(_SQLStore):
     """The constructor both MySQL stores share; the shell picks the runner."""
-
-    _setup: Any
-    _runner_for: Any
 
     def __init__(
         self,
@@ -191,8 +187,7 @@ class _MySQLStore:
             disable_touch=disable_touch,
             store=type(self).__name__,
         )
-        settings = Settings(fmt.store, MYSQL, fmt.label, timeout)
-        self._setup(fmt, self._runner_for(_pymysql, client, settings, pool_size), create_table)
+        self._start(fmt, _pymysql, client, MYSQL, create_table, timeout, pool_size)
 
 
 def _by_id(sessions: list[Session]) -> dict[str, Session]:

@@ -81,8 +81,7 @@ from ...session import Session
 from ..base import DEFAULT_TIMEOUT, logger
 from .dialect import POSTGRES
 from .format import SQLFormat, Statement
-from .runner import Settings
-from .shell import AsyncSQLStore, SyncSQLStore
+from .shell import AsyncSQLStore, SyncSQLStore, _SQLStore
 
 __all__ = ["AsyncPGStore", "PGFormat", "PGStore"]
 
@@ -192,11 +191,8 @@ class PGFormat(SQLFormat):
         ]
 
 
-class _PGStore:
+class _PGStore(_SQLStore):
     """The constructor both PostgreSQL stores share; the shell picks the runner."""
-
-    _setup: Any
-    _runner_for: Any
 
     def __init__(
         self,
@@ -221,8 +217,7 @@ class _PGStore:
             time_zone=time_zone,
             store=type(self).__name__,
         )
-        settings = Settings(fmt.store, POSTGRES, fmt.label, timeout)
-        self._setup(fmt, self._runner_for(_psycopg, client, settings, pool_size), create_table)
+        self._start(fmt, _psycopg, client, POSTGRES, create_table, timeout, pool_size)
 
 
 class PGStore(_PGStore, SyncSQLStore):

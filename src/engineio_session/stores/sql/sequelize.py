@@ -67,8 +67,7 @@ from ..base import DEFAULT_TIMEOUT
 from .clients import glue_for
 from .dialect import POSTGRES, Dialect
 from .format import SQLFormat, Statement
-from .runner import Settings
-from .shell import AsyncSQLStore, SyncSQLStore
+from .shell import AsyncSQLStore, SyncSQLStore, _SQLStore
 from .times import DATETIME, TIMESTAMPTZ
 
 __all__ = ["AsyncSequelizeStore", "SequelizeFormat", "SequelizeStore"]
@@ -194,11 +193,8 @@ OR "expires" >= CAST(%s AS timestamp with time zone))')
         ]
 
 
-class _SequelizeStore:
+class _SequelizeStore(_SQLStore):
     """The constructor both sequelize stores share; the shell picks the runner."""
-
-    _setup: Any
-    _runner_for: Any
 
     def __init__(
         self,
@@ -220,8 +216,7 @@ class _SequelizeStore:
             disable_touch=disable_touch,
             store=name,
         )
-        settings = Settings(name, dialect, fmt.label, timeout)
-        self._setup(fmt, self._runner_for(glue, client, settings, pool_size), create_table)
+        self._start(fmt, glue, client, dialect, create_table, timeout, pool_size)
 
 
 class SequelizeStore(_SequelizeStore, SyncSQLStore):

@@ -52,9 +52,25 @@ T = TypeVar("T")
 class _SQLStore:
     format: SQLFormat
     _runner: Any
+    #: the runner of a client through a driver glue module (each shell's own)
+    _runner_for: Any
+
+    def _start(
+        self,
+        fmt: SQLFormat,
+        glue: Any,
+        client: Any,
+        dialect: Any,
+        create_table: bool,
+        timeout: float | None,
+        pool_size: int,
+    ) -> None:
+        """The end of every store's constructor: its format, and its runner of ``client``
+        through the driver ``glue`` (the shell, sync or async, picks the runner)."""
+        settings = Settings(fmt.store, dialect, fmt.label, timeout)
+        self._setup(fmt, self._runner_for(glue, client, settings, pool_size), create_table)
 
     def _setup(self, fmt: SQLFormat, runner: Any, create_table: bool) -> None:
-        """Called by a store's constructor: its format and its runner."""
         self.format = fmt
         self._runner = runner
         self._table_pending = create_table
