@@ -68,9 +68,7 @@ class _SQLStore:
         """The end of every store's constructor: its format, and its runner of ``client``
         through the driver ``glue`` (the shell, sync or async, picks the runner)."""
         settings = Settings(fmt.store, dialect, fmt.label, timeout)
-        self._setup(fmt, self._runner_for(glue, client, settings, pool_size), create_table)
-
-    def _setup(self, fmt: SQLFormat, runner: Any, create_table: bool) -> None:
+        runner = self._runner_for(glue, client, settings, pool_size)
         self.format = fmt
         self._runner = runner
         self._table_pending = create_table
