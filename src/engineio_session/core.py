@@ -148,6 +148,8 @@ class SessionCore:
         #: said it cannot, so that is logged once
         #: what live sessions call when they find theirs gone (one bound method for all)
         self._on_gone = self._end_session
+        #: whether a live session starts background loops (watch, keepalive)
+        self._loops_wanted = options.watch is not None or options.touch_interval is not None
         self._notifies = options.watch is not None and callable(
             getattr(store, "subscribe_ends", None)
         )
@@ -284,9 +286,7 @@ class SessionCore:
                 logger.debug("no Set-Cookie possible on this handshake: no new session")
         if session is None and options.required_at_handshake:
             return False
-        environ[ENVIRON_SESSION] = session
-        if session is not None:
-            self._sessions[sid] = session
+        self._admit(sid, environ, session)
         app = self._app("connect")
         try:
             result = (yield Call(app, sid, environ, *args)) if app is not None else None
@@ -301,9 +301,32 @@ class SessionCore:
                 exchange.set_cookie.append(options.set_cookie(session))
             if self.fires_on_handshake:
                 yield from self._fire_plan(sid, session)
-            if options.watch is not None or options.touch_interval is not None:
+            if self._loops_wanted:
                 self._start_watch()
         return result
+
+    def _admit(self, sid: str, environ: dict[str, Any], session: Any) -> None:
+        """The handshake's session (or None) where its ``connect`` handler and the rest of
+        the server can reach it, before that handler runs."""
+        environ[ENVIRON_SESSION] = session
+        if session is not None:
+            self._sessions[sid] = session
+
+    @staticmethod
+    def _take_read_ahead(exchange: Exchange) -> Any:
+        """The live session read ahead for this handshake when that is all it needs (no
+        store call, nothing created, nothing to reject before its ``connect`` handler), taken
+        from ``exchange``; else None, and ``exchange`` is left to :meth:`_handshake`. The
+        async handles then make the rest of the handshake with awaits (``_admitted``), as
+        :meth:`_handshake` would from there: :meth:`_admit`, the ``connect`` handler
+        (:meth:`_forget` if it rejects or raises), ``session`` fired, the watcher."""
+        loaded = exchange.loaded
+        if loaded is None:
+            return None
+        session = loaded[1][0]  # a session means the store did not fail (see _loaded)
+        if session is not None:
+            exchange.loaded = None
+        return session
 
     def _read_ahead(self, exchange: Exchange) -> Plan[None]:
         """The handshake's session, read before the server handles the request (the ASGI
@@ -479,9 +502,9 @@ class SessionCore:
     def _start_watch(self) -> None:
         """A session is live: start the watcher and the keep-alive touch, where asked for
         and not running."""
-        options = self._options
-        if options.watch is None and options.touch_interval is None:
+        if not self._loops_wanted:
             return
+        options = self._options
         for name, wanted, loop in (
             ("watch", options.watch is not None, watch_loop),
             ("keepalive", options.touch_interval is not None, keepalive_loop),

@@ -30,7 +30,7 @@ import types
 from collections.abc import Callable, Generator
 from typing import Any, TypeAlias, TypeVar
 
-__all__ = ["Call", "Plan", "arun", "call", "run", "steps"]
+__all__ = ["AWAITABLES", "Call", "Plan", "arun", "call", "run", "steps"]
 
 T = TypeVar("T")
 
@@ -71,7 +71,7 @@ def call(function: Callable[..., Any], *args: Any) -> Plan[Any]:
 
 
 #: what most calls return on an event loop, known without inspect.isawaitable's checks
-_AWAITABLES = frozenset({types.CoroutineType, asyncio.Future, asyncio.Task})
+AWAITABLES = frozenset({types.CoroutineType, asyncio.Future, asyncio.Task})
 
 
 class _Stepper:
@@ -124,7 +124,7 @@ async def arun(plan: Plan[T]) -> T:
         while True:
             try:
                 value = step.function(*step.args)
-                if type(value) in _AWAITABLES or inspect.isawaitable(value):
+                if type(value) in AWAITABLES or inspect.isawaitable(value):
                     value = await value
             except BaseException as error:  # the plan decides: it may handle it or let it go
                 step = plan.throw(error)

@@ -36,13 +36,14 @@ Engine.IO server (:class:`EngineIOAdapter`), and :class:`SessionHandle` /
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from typing import Any, Generic, TypeVar
 
 from .cookie_live import AsyncCookieLiveSession, CookieLiveSession
 from .core import ENVIRON_SESSION, Exchange, SessionCore, is_rejection
-from .drive import Call, Plan, arun, run
+from .drive import AWAITABLES, Call, Plan, arun, run
 from .hooks import engineio as hooks
 from .live import AsyncLiveSession, LiveSession
 from .options import AttachOptions
@@ -235,8 +236,45 @@ class AsyncSessionHandle(EngineIOAdapter[AsyncLiveSession]):
     # python-engineio awaits a handler only if it is a coroutine function
     async def _connect(self, sid: str, environ: dict[str, Any], *args: Any) -> Any:
         exchange = self._exchange(environ)
-        result = await arun(self._handshake(sid, environ, args, exchange))
+        session = self._take_read_ahead(exchange)
+        if session is None:
+            result = await arun(self._handshake(sid, environ, args, exchange))
+        else:
+            result = await self._admitted(sid, environ, args, session)
         return self._answered(sid, environ, exchange, result)
+
+    async def _admitted(
+        self, sid: str, environ: dict[str, Any], args: tuple[Any, ...], session: Any
+    ) -> Any:
+        """The core's ``_handshake`` from a session read ahead on (``_take_read_ahead``),
+        made with awaits rather than through its plan: the handshake of nearly every
+        connection with a session, whose plan and driver cost about 3% of it (issue 10).
+        tests/test_admitted.py holds the two to the same outcome."""
+        self._admit(sid, environ, session)
+        app = self._app("connect")
+        result = None
+        if app is not None:
+            try:
+                result = app(sid, environ, *args)
+                if type(result) in AWAITABLES or inspect.isawaitable(result):
+                    result = await result
+            except BaseException:
+                self._forget(sid)
+                raise
+            if result is not None and result is not True:  # is_rejection
+                self._forget(sid)
+                return result
+        handler = dict.get(self._slots, "session") if self.fires_on_handshake else None
+        if handler is not None:
+            try:
+                fired = handler(sid, session)
+                if type(fired) in AWAITABLES or inspect.isawaitable(fired):
+                    await fired
+            except Exception:
+                logger.exception("session handler error")
+        if self._loops_wanted:
+            self._start_watch()
+        return result
 
     async def _disconnect(self, sid: str, *args: Any) -> Any:
         return await arun(self._disconnection(sid, args))
