@@ -99,6 +99,14 @@ def clients(config: dict[str, Any], timeout: float) -> dict[str, Any]:
     return answer
 
 
+def log_tail(path: Path, lines: int = 20) -> str:
+    """The last ``lines`` lines of a server's log (its stderr), for an error message."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as error:
+        return f"(no log: {error})"
+
+
 def echo(spec: Spec, setup: Setup, cookies: Path, args: argparse.Namespace) -> dict[str, Any]:
     with start(spec, setup, name=spec.key + "-echo") as server:
         before = server.stats()
@@ -117,8 +125,13 @@ def echo(spec: Spec, setup: Setup, cookies: Path, args: argparse.Namespace) -> d
     if messages < answer["messages"]:
         raise RuntimeError(f"{spec.label}: {messages} messages handled, {answer} echoed")
     if spec.config.get("reload"):
+        # each connection's first message finds no earlier session object to differ from;
+        # a reload whose store read failed keeps the session (logged by the server)
         if reloaded < messages - args.clients:
-            raise RuntimeError(f"{spec.label}: {reloaded} reloads in {messages} messages")
+            raise RuntimeError(
+                f"{spec.label}: {reloaded} reloads in {messages} messages; the server's "
+                f"log ends with:\n{log_tail(setup.logs / (spec.key + '-echo.log'))}"
+            )
     elif reloaded:
         raise RuntimeError(f"{spec.label}: {reloaded} new session objects without reload")
     if spec.loads and after["loaded"] - before["loaded"] != args.clients:
