@@ -39,7 +39,7 @@ demo-serve: install
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks demo
-	$(BIN)/ruff format --check src
+	$(BIN)/ruff format --check src tests benchmarks demo
 	$(BIN)/mypy --strict src
 
 vectors: install

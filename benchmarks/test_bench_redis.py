@@ -165,9 +165,7 @@ def test_redis_save(
         loop = asyncio.new_event_loop()
         client: Any = redis.asyncio.Redis.from_url(url)
         store: Any = AsyncRedisStore(client, prefix=prefix)
-        lives = [
-            AsyncLiveSession(loop.run_until_complete(store.get(sid)), store) for sid in sids
-        ]
+        lives = [AsyncLiveSession(loop.run_until_complete(store.get(sid)), store) for sid in sids]
 
         async def save_all() -> int:
             for n, live in enumerate(lives):

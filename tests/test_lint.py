@@ -16,7 +16,7 @@ BIN = Path(sys.executable).parent
     "command",
     [
         ["ruff", "check", "src", "tests", "benchmarks", "demo"],
-        ["ruff", "format", "--check", "src"],
+        ["ruff", "format", "--check", "src", "tests", "benchmarks", "demo"],
         ["mypy", "--strict", "src"],
     ],
     ids=["ruff", "ruff-format", "mypy"],

@@ -112,4 +112,3 @@ def connect_probe(config: dict[str, Any], count: Any) -> Any:
             count("loaded")
 
     return connect
-
