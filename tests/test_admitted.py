@@ -1,4 +1,5 @@
-"""The async handles make a handshake whose session was read ahead with awaits
+"""The async handles make a handshake from what was read ahead (a session, or none where
+``create`` and ``required`` have nothing to do) with awaits
 (``AsyncSessionHandle._admitted``), not through the core's ``_handshake`` plan
 (src/engineio_session/engineio.py): whatever the application's ``connect`` and
 ``session`` handlers do (none, accept, reject, raise; sync or async), on Engine.IO and on
@@ -15,7 +16,7 @@ import pytest
 import socketio
 
 from engineio_session import attach
-from engineio_session.core import ENVIRON_SESSION, Exchange
+from engineio_session.core import ENVIRON_SESSION, PLAN, Exchange
 from engineio_session.drive import arun
 from engineio_session.live import AsyncLiveSession
 from engineio_session.session import Session
@@ -87,11 +88,22 @@ def handle_on(server_kind: str, connect: str | None, on_session: str | None) -> 
     return handle, calls, spawned
 
 
-def read_ahead(handle: Any) -> tuple[Exchange, Any]:
+#: what the read ahead found: a session; no cookie (or an unverified one); a verified
+#: cookie whose session the store no longer holds
+READS = ["a session", "no cookie", "no session stored"]
+
+
+def read_ahead(handle: Any, read: str = "a session") -> tuple[Exchange, Any]:
+    exchange = Exchange("connect.sid=whatever")
+    if read == "no cookie":
+        exchange.loaded = (None, (None, False))
+        return exchange, None
+    if read == "no session stored":
+        exchange.loaded = ("abc", (None, False))
+        return exchange, None
     stored = Session.new("abc", max_age=60_000)
     stored["user"] = "ada"
     live = handle._live(stored)
-    exchange = Exchange("connect.sid=whatever")
     exchange.loaded = ("abc", (live, False))
     exchange.writes = False
     return exchange, live
@@ -107,20 +119,21 @@ async def handshake(lane: str, handle: Any, environ: dict[str, Any], exchange: E
     if lane == "plan":
         return await arun(handle._handshake("eio-sid", environ, (), exchange))
     session = handle._take_read_ahead(exchange)
-    assert session is not None and exchange.loaded is None
+    assert session is not PLAN and exchange.loaded is None
     return await handle._admitted("eio-sid", environ, (), session)
 
 
 def one_lane(
     lane: str,
     server_kind: str,
+    read: str,
     connect: str | None,
     on_session: str | None,
     caplog: pytest.LogCaptureFixture,
 ) -> tuple[Any, ...]:
     caplog.clear()
     handle, calls, spawned = handle_on(server_kind, connect, on_session)
-    exchange, live = read_ahead(handle)
+    exchange, live = read_ahead(handle, read)
     environ: dict[str, Any] = {}
     try:
         how: Any = ("returned", asyncio.run(handshake(lane, handle, environ, exchange)))
@@ -140,14 +153,19 @@ def one_lane(
 
 
 @pytest.mark.parametrize("server_kind", ["engineio", "socketio"])
+@pytest.mark.parametrize("read", READS)
 @pytest.mark.parametrize("on_session", SESSIONS)
 @pytest.mark.parametrize("connect", CONNECTS)
 def test_the_awaited_handshake_ends_as_the_plan(
-    server_kind: str, connect: str | None, on_session: str | None, caplog: pytest.LogCaptureFixture
+    server_kind: str,
+    read: str,
+    connect: str | None,
+    on_session: str | None,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="engineio_session")
-    by_plan = one_lane("plan", server_kind, connect, on_session, caplog)
-    by_awaits = one_lane("awaits", server_kind, connect, on_session, caplog)
+    by_plan = one_lane("plan", server_kind, read, connect, on_session, caplog)
+    by_awaits = one_lane("awaits", server_kind, read, connect, on_session, caplog)
     assert by_awaits == by_plan
     how, sessions, in_environ, calls, spawned, lines = by_awaits[:6]
     does = None if connect is None else connect.removeprefix("async ")
@@ -157,21 +175,20 @@ def test_the_awaited_handshake_ends_as_the_plan(
         assert how == ("raised", "RuntimeError" if does == "raises" else "CancelledError")
     else:
         assert how == ("returned", answers[does])
-    assert in_environ  # the connect handler saw the session, whatever it answered
-    assert sessions == ({"eio-sid": "abc"} if accepted else {})
-    fires = accepted and on_session is not None and server_kind == "engineio"
+    with_session = read == "a session"
+    assert in_environ  # the connect handler saw it (None: none), whatever it answered
+    assert sessions == ({"eio-sid": "abc"} if accepted and with_session else {})
+    fires = accepted and with_session and on_session is not None and server_kind == "engineio"
     assert (("session", "eio-sid") in calls) is fires
-    assert spawned == (["watch_loop"] if accepted else [])
+    assert (("connect", "eio-sid") in calls) is (connect is not None)
+    assert spawned == (["watch_loop"] if accepted and with_session else [])
     if fires and on_session is not None and on_session.endswith("raises"):
         assert lines == [("ERROR", "session handler error")]
 
 
-def test_connect_takes_the_awaits_only_for_a_session_read_ahead(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    handle, calls, _ = handle_on("engineio", "accepts", "accepts")
-    exchange, live = read_ahead(handle)
-    monkeypatch.setattr(handle, "_exchange", lambda environ: exchange)
+def plan_recorder(handle: Any, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The handle's handshake plan replaced by one that records its call and asks for
+    nothing: which handshakes still take the plan."""
     planned: list[Any] = []
 
     def plan(*args: Any) -> Any:
@@ -180,17 +197,46 @@ def test_connect_takes_the_awaits_only_for_a_session_read_ahead(
         yield  # a plan that asks for nothing
 
     monkeypatch.setattr(handle, "_handshake", plan)
-    assert asyncio.run(handle._connect("one", {})) is None
-    assert planned == [] and handle.get("one") is live
-    assert calls == [("connect", "one"), ("session", "one")]
+    return planned
 
-    for loaded in (None, (None, (None, False)), ("abc", (None, True))):
-        fresh = Exchange(None)
-        fresh.loaded = loaded
-        monkeypatch.setattr(handle, "_exchange", lambda environ, fresh=fresh: fresh)
-        asyncio.run(handle._connect("two", {}))
-        assert len(planned) == 1 and planned.pop()[3] is fresh
-        assert fresh.loaded == loaded  # left for the plan, which takes it
+
+def test_connect_takes_the_awaits_for_what_needs_no_decision(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handle, calls, _ = handle_on("engineio", "accepts", "accepts")
+    planned = plan_recorder(handle, monkeypatch)
+    for read in READS:
+        exchange, live = read_ahead(handle, read)
+        monkeypatch.setattr(handle, "_exchange", lambda environ, exchange=exchange: exchange)
+        assert asyncio.run(handle._connect(read, {})) is None
+        assert planned == [] and handle.get(read) is live and exchange.loaded is None
+    assert calls == [("connect", "a session"), ("session", "a session")] + [
+        ("connect", read) for read in READS[1:]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("loaded", "options"),
+    [
+        pytest.param(None, {}, id="nothing read ahead"),
+        pytest.param(("abc", (None, True)), {}, id="the store failed"),
+        pytest.param((None, (None, False)), {"create": True}, id="create"),
+        pytest.param(("abc", (None, False)), {"create": True}, id="create, none stored"),
+        pytest.param((None, (None, False)), {"required": True}, id="required"),
+    ],
+)
+def test_connect_leaves_every_decision_to_the_plan(
+    loaded: Any, options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = engineio.AsyncServer(async_mode="asgi")
+    handle = attach(server, store=TableStore(), secret=SECRET, **options)
+    planned = plan_recorder(handle, monkeypatch)
+    exchange = Exchange(None)
+    exchange.loaded = loaded
+    monkeypatch.setattr(handle, "_exchange", lambda environ: exchange)
+    asyncio.run(handle._connect("two", {}))
+    assert len(planned) == 1 and planned.pop()[3] is exchange
+    assert exchange.loaded == loaded  # left for the plan, which takes it
 
 
 def test_the_awaited_session_is_the_live_session_handed_out() -> None:

@@ -41,7 +41,7 @@ from .live import LiveSession, _BoundSession
 from .options import AttachOptions
 from .watch import keepalive_loop, watch_loop
 
-__all__ = ["ENVIRON_SESSION", "Exchange", "SessionCore", "is_rejection"]
+__all__ = ["ENVIRON_SESSION", "PLAN", "Exchange", "SessionCore", "is_rejection"]
 
 logger = logging.getLogger("engineio_session")
 
@@ -50,6 +50,17 @@ ENVIRON_SESSION = "engineio_session.session"
 
 #: how many sessions one watcher read asks the store for at once (``get_many``)
 SWEEP_BATCH = 500
+
+
+class _Plan:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "PLAN"
+
+
+#: :meth:`SessionCore._take_read_ahead`'s answer where the handshake needs its plan
+PLAN: Any = _Plan()
 
 
 class Exchange:
@@ -312,20 +323,24 @@ class SessionCore:
         if session is not None:
             self._sessions[sid] = session
 
-    @staticmethod
-    def _take_read_ahead(exchange: Exchange) -> Any:
-        """The live session read ahead for this handshake when that is all it needs (no
-        store call, nothing created, nothing to reject before its ``connect`` handler), taken
-        from ``exchange``; else None, and ``exchange`` is left to :meth:`_handshake`. The
-        async handles then make the rest of the handshake with awaits (``_admitted``), as
-        :meth:`_handshake` would from there: :meth:`_admit`, the ``connect`` handler
-        (:meth:`_forget` if it rejects or raises), ``session`` fired, the watcher."""
+    def _take_read_ahead(self, exchange: Exchange) -> Any:
+        """What was read ahead for this handshake when that is all it needs (no store call,
+        nothing created, nothing to reject before its ``connect`` handler), taken from
+        ``exchange``: the live session, or None (no cookie, an unverified one, no session
+        stored) where ``create`` and ``required`` have nothing to do. Else :data:`PLAN`,
+        and ``exchange`` is left to :meth:`_handshake`. The async handles then make the rest
+        of the handshake with awaits (``_admitted``), as :meth:`_handshake` would from
+        there: :meth:`_admit`, the ``connect`` handler (:meth:`_forget` if it rejects or
+        raises), and with a session ``session`` fired and the watcher."""
         loaded = exchange.loaded
         if loaded is None:
-            return None
-        session = loaded[1][0]  # a session means the store did not fail (see _loaded)
-        if session is not None:
-            exchange.loaded = None
+            return PLAN
+        session, failed = loaded[1]  # a session means the store did not fail (_loaded)
+        if session is None:
+            options = self._options
+            if failed or options.create or options.required_at_handshake:
+                return PLAN
+        exchange.loaded = None
         return session
 
     def _read_ahead(self, exchange: Exchange) -> Plan[None]:
