@@ -249,9 +249,9 @@ class AsyncSessionHandle(EngineIOAdapter[AsyncLiveSession]):
         """The core's ``_handshake`` from what was read ahead on (``_take_read_ahead``: a
         session, or none with nothing to create or require), made with awaits rather than
         through its plan: the handshake of nearly every connection, whose plan and driver
-        cost 8,500 instructions of the 720,000 of one with a session (issue 10) and about 4
-        µs of CPU of the 55 µs of one without. tests/test_admitted.py holds the two to the
-        same outcome."""
+        cost 8,500 instructions of the 720,000 of one with a session (issue 10) and 4,200
+        of the 570,000 of one without. tests/test_admitted.py holds the two to the same
+        outcome."""
         self._admit(sid, environ, session)
         app = self._app("connect")
         result = None
