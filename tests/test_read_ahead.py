@@ -58,9 +58,10 @@ def health_state(health: StoreHealth) -> tuple[Any, ...]:
     return health.down, health._probing, health._failures, health._unlogged
 
 
-def handle_of(answer: Any, down: bool) -> tuple[Any, TableStore]:
+def handle_of(answer: Any, down: bool, create: bool = False) -> tuple[Any, TableStore]:
     store = TableStore(answer)
-    handle = attach(engineio.AsyncServer(async_mode="asgi"), store=store, secret=SECRET)
+    server = engineio.AsyncServer(async_mode="asgi")
+    handle = attach(server, store=store, secret=SECRET, create=create)
     if down:  # the breaker open and its probe out: the store is not asked
         handle._health.down = handle._health._probing = True
     return handle, store
@@ -82,14 +83,15 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("create", [False, True], ids=["", "create"])
 @pytest.mark.parametrize(("answer", "down"), CASES)
 def test_the_direct_read_decides_as_the_plan(
-    answer: Any, down: bool, caplog: pytest.LogCaptureFixture
+    answer: Any, down: bool, create: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     cookie = "connect.sid=s%3A" + sign("abc", SECRET)
     caplog.set_level(logging.INFO, logger="engineio_session")
 
-    planned, plan_store = handle_of(answer, down)
+    planned, plan_store = handle_of(answer, down, create)
     by_plan = Exchange(cookie)
 
     async def table(call: Any) -> Any:
@@ -105,7 +107,7 @@ def test_the_direct_read_decides_as_the_plan(
     plan_lines = [r.getMessage() for r in caplog.records]
     caplog.clear()
 
-    direct, direct_store = handle_of(answer, down)
+    direct, direct_store = handle_of(answer, down, create)
     by_await = Exchange(cookie)
     asyncio.run(direct._read_ahead_now(by_await))
     direct_lines = [r.getMessage() for r in caplog.records]
@@ -114,10 +116,12 @@ def test_the_direct_read_decides_as_the_plan(
     assert direct_store.reads == plan_store.reads == ([] if down else ["abc"])
     assert health_state(direct._health) == health_state(planned._health)
     assert direct_lines == plan_lines
-    if answer is DOWN:
-        assert outcome(by_await) == ("abc", False, None, True, True) and direct_lines
+    if answer is DOWN:  # no session, and none created where the store failed
+        assert outcome(by_await) == ("abc", False, None, True, False) and direct_lines
     elif answer is not None and not down and not answer.expired():
         assert outcome(by_await) == ("abc", True, "ada", False, False)
+    elif not down:  # none stored: only create writes on the response (a Set-Cookie)
+        assert outcome(by_await) == ("abc", False, None, False, create)
 
 
 def test_a_cancelled_read_is_let_go_and_frees_the_breakers_probe() -> None:
@@ -131,10 +135,11 @@ def test_a_cancelled_read_is_let_go_and_frees_the_breakers_probe() -> None:
     assert handle._health._probing is False  # the next read may probe again
 
 
+@pytest.mark.parametrize("create", [False, True], ids=["", "create"])
 @pytest.mark.parametrize("cookie", [None, "a=b", "connect.sid=s%3A" + sign("abc", "forged")])
-def test_nothing_unverified_is_read(cookie: str | None) -> None:
-    handle, store = handle_of(stored(), down=False)
+def test_nothing_unverified_is_read(cookie: str | None, create: bool) -> None:
+    handle, store = handle_of(stored(), down=False, create=create)
     exchange = Exchange(cookie)
     asyncio.run(handle._read_ahead_now(exchange))
     assert store.reads == [] and exchange.loaded == (None, (None, False))
-    assert exchange.writes is True
+    assert exchange.writes is create  # only a new session's Set-Cookie can come

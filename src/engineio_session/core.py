@@ -75,8 +75,8 @@ class Exchange:
     ``loaded``: the session read before the server handled the handshake (see
     :meth:`SessionCore._read_ahead`), for the handshake to take: ``(session_id, (live
     session or None, whether the store failed))``. ``writes``: whether the core may still
-    write on the response (False once a session was read ahead: no Set-Cookie will come),
-    so an adapter can hand the response to the server unwrapped.
+    write on the response (False once what was read ahead leaves ``create`` nothing to do:
+    no Set-Cookie will come), so an adapter can hand the response to the server unwrapped.
     """
 
     __slots__ = (
@@ -366,13 +366,17 @@ class SessionCore:
         session_id = options.session_id(exchange.cookie_header, exchange.header_value)
         if session_id is None:
             exchange.loaded = (None, (None, False))
+            exchange.writes = options.create  # only a new session's Set-Cookie can come
         return session_id
 
-    @staticmethod
-    def _read_ahead_done(exchange: Exchange, session_id: str, outcome: tuple[Any, bool]) -> None:
-        # a session: nothing is created, so nothing goes on the response (a store that
-        # failed may still reject it; that answer is the server's own)
-        exchange.writes = outcome[0] is None
+    def _read_ahead_done(
+        self, exchange: Exchange, session_id: str, outcome: tuple[Any, bool]
+    ) -> None:
+        # only `create` writes on the response, and only where no session was found and the
+        # store did not fail (a store that failed may still reject the handshake; that
+        # answer is the server's own)
+        session, failed = outcome
+        exchange.writes = session is None and not failed and self._options.create
         exchange.loaded = (session_id, outcome)
 
     def _from_cookie(self, exchange: Exchange) -> Any:
