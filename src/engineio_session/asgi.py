@@ -38,24 +38,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Unpack
+from typing import Any
 
 from .drive import arun
-from .http_session import (
-    HttpSessionKeywords,
-    HttpSessionOptions,
-    Request,
-    RequestCycle,
-    raw_pathname,
-)
+from .http_session import Middleware, Request, RequestCycle, raw_pathname
 
 __all__ = ["SessionMiddleware", "request_of"]
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
-
-#: where python-socketio and python-engineio serve by default: their handshakes are
-#: attach()'s
-REALTIME_PATHS = ("/socket.io/", "/engine.io/")
 
 
 def _header(headers: Sequence[tuple[bytes, bytes]], name: bytes, joiner: str) -> str | None:
@@ -76,7 +66,7 @@ def request_of(scope: Mapping[str, Any]) -> Request:
     )
 
 
-class SessionMiddleware:
+class SessionMiddleware(Middleware):
     """ASGI middleware: express-session's semantics for the wrapped app's HTTP routes.
 
     ``store`` is an async store (``AsyncRedisStore``, ``AsyncFileStore``, the async SQL
@@ -84,23 +74,15 @@ class SessionMiddleware:
     :class:`~engineio_session.http_session.HttpSessionOptions`).
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        store: Any,
-        realtime_paths: Sequence[str] = REALTIME_PATHS,
-        **options: Unpack[HttpSessionKeywords],
-    ) -> None:
+    app: ASGIApp
+
+    @staticmethod
+    def check_store(store: Any) -> None:
         if not inspect.iscoroutinefunction(getattr(store, "get", None)):
             raise TypeError(
                 f"{type(store).__name__} is no async store: the ASGI middleware takes "
                 "AsyncRedisStore, AsyncFileStore, ... (the WSGI one takes the sync stores)"
             )
-        self.app = app
-        self.store = store
-        self.options = HttpSessionOptions(**options)
-        self.realtime_paths = tuple(realtime_paths)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path = scope.get("path", "")

@@ -31,8 +31,8 @@ whole by its first save.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
-from typing import Any, Literal, NotRequired, Required, TypedDict
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, NotRequired, Required, TypedDict, Unpack
 from urllib.parse import quote
 
 from .cookies import find_cookie
@@ -44,7 +44,14 @@ from .options import COOKIE_OPTIONS, MAX_COOKIE_HEADER, MAX_COOKIE_VALUE
 from .session import Session
 from .signature import Secrets, as_signer
 
-__all__ = ["HttpSessionKeywords", "HttpSessionOptions", "Request", "RequestCycle"]
+__all__ = [
+    "REALTIME_PATHS",
+    "HttpSessionKeywords",
+    "HttpSessionOptions",
+    "Middleware",
+    "Request",
+    "RequestCycle",
+]
 
 Unset = Literal["keep", "destroy"]
 
@@ -132,6 +139,36 @@ class HttpSessionOptions:
         if value is None or len(value) > MAX_COOKIE_VALUE:
             return None
         return verify_signed_value(value, self.signer)
+
+
+#: where python-socketio and python-engineio serve by default: their handshakes are
+#: attach()'s, which the middlewares leave alone
+REALTIME_PATHS = ("/socket.io/", "/engine.io/")
+
+
+class Middleware:
+    """What the WSGI and the ASGI middleware hold: the app they wrap, the store (of the
+    kind :meth:`check_store` accepts), express-session's options and the realtime paths
+    they pass through untouched."""
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        store: Any,
+        realtime_paths: Sequence[str] = REALTIME_PATHS,
+        **options: Unpack[HttpSessionKeywords],
+    ) -> None:
+        self.check_store(store)
+        self.app = app
+        self.store = store
+        self.options = HttpSessionOptions(**options)
+        self.realtime_paths = tuple(realtime_paths)
+
+    @staticmethod
+    def check_store(store: Any) -> None:
+        """TypeError where ``store`` is not of the kind this middleware drives."""
+        raise NotImplementedError
 
 
 #: what urllib.parse.quote leaves alone when a raw path has to be spelled again from a

@@ -19,26 +19,16 @@ Flask apps use :mod:`engineio_session.flask` instead (``flask.session``).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Unpack
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from .core import ENVIRON_SESSION
 from .drive import run
-from .http_session import (
-    HttpSessionKeywords,
-    HttpSessionOptions,
-    Request,
-    RequestCycle,
-    raw_pathname,
-)
+from .http_session import Middleware, Request, RequestCycle, raw_pathname
 
 __all__ = ["SessionMiddleware", "request_of"]
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-#: where python-socketio and python-engineio serve by default: their handshakes are
-#: attach()'s
-REALTIME_PATHS = ("/socket.io/", "/engine.io/")
 
 
 def request_of(environ: Mapping[str, Any]) -> Request:
@@ -63,23 +53,12 @@ def check_sync_store(store: Any) -> None:
         )
 
 
-class SessionMiddleware:
+class SessionMiddleware(Middleware):
     """WSGI middleware: express-session's semantics, the session in
     ``environ["engineio_session.session"]``."""
 
-    def __init__(
-        self,
-        app: WSGIApp,
-        *,
-        store: Any,
-        realtime_paths: Sequence[str] = REALTIME_PATHS,
-        **options: Unpack[HttpSessionKeywords],
-    ) -> None:
-        check_sync_store(store)
-        self.app = app
-        self.store = store
-        self.options = HttpSessionOptions(**options)
-        self.realtime_paths = tuple(realtime_paths)
+    app: WSGIApp
+    check_store = staticmethod(check_sync_store)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if (environ.get("PATH_INFO") or "").startswith(self.realtime_paths):
