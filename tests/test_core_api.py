@@ -6,6 +6,8 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engineio_session import (
     Signer,
@@ -21,6 +23,7 @@ from engineio_session.cookies import (
     decode_uri_component,
     encode_uri_component,
     find_cookie,
+    find_token_cookie,
     to_utc_string,
 )
 
@@ -84,6 +87,68 @@ def test_find_cookie_equals_parse_cookie_lookup() -> None:
     header = 'x;a= "1%41" ; __proto__=p; a=2; b=%zz'
     for name in ["a", "b", "x", "__proto__", "missing", ""]:
         assert find_cookie(header, name) == parse_cookie(header).get(name)
+
+
+# the pieces a Cookie header's spellings are made of: separators, blanks, quotes, escapes
+# (good and bad), the name itself and names that hold it
+_HEADER_PARTS = st.sampled_from(
+    [
+        "connect.sid",
+        "xconnect.sid",
+        "connect.sidx",
+        "=",
+        ";",
+        "; ",
+        " ",
+        "\t",
+        '"',
+        "s%3A",
+        "%2B",
+        "%2F",
+        "%3D",
+        "%zz",
+        "%",
+        "%C3",
+        "%E2%82%AC",
+        "abc.def",
+        "a",
+        "0",
+        ",",
+        "__proto__",
+    ]
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_HEADER_PARTS, max_size=14).map("".join))
+def test_find_token_cookie_equals_find_cookie(header: str) -> None:
+    """The short way attach reads its cookie agrees with cookie.parse's lookup everywhere."""
+    for name in ("connect.sid", "a"):
+        expected = parse_cookie(header).get(name)
+        assert find_cookie(header, name) == expected
+        assert find_token_cookie(header, name) == expected
+
+
+def test_find_token_cookie_takes_the_short_way_only_where_it_may() -> None:
+    cases = {
+        "connect.sid=s%3Aid.mac%2B%2F%3D": "s:id.mac+/=",
+        "a=1;connect.sid=v": "v",
+        "a=1; connect.sid=v; connect.sid=w": "v",
+        "a=1;  connect.sid=v": "v",  # two blanks: find_cookie's way, same answer
+        "connect.sid = v": "v",
+        'connect.sid="v"': "v",
+        "connect.sid= v ": "v",
+        "connect.sid=%E2%82%AC": "€",
+        "connect.sid=%zz": "%zz",
+        "connect.sid=": "",
+        "xconnect.sid=1; connect.sid=2": "2",
+        "other=connect.sid; connect.sid=3": "3",
+        "connect.sidx=1": None,
+        "": None,
+    }
+    for header, value in cases.items():
+        assert find_token_cookie(header, "connect.sid") == value, header
+        assert parse_cookie(header).get("connect.sid") == value, header
 
 
 def test_to_utc_string() -> None:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from .cookies import decode_uri_component, find_cookie, serialize_cookie
+from .cookies import decode_uri_component, find_cookie, find_token_cookie, serialize_cookie
 from .ids import verify_signed_value
 from .session import Session
 from .signature import Secrets, Signer, as_signer
@@ -116,6 +116,7 @@ class AttachOptions:
         "cookie",
         "cookie_session",
         "create",
+        "find_value",
         "header",
         "name",
         "on_store_error",
@@ -156,6 +157,8 @@ class AttachOptions:
             raise TypeError("name is the cookie's name, a str")
         serialize_cookie(name, "")  # ValueError for a name no cookie can have
         self.name = name
+        #: the cookie's value in a Cookie header (a valid name is a token: the short way)
+        self.find_value = find_cookie if name == "__proto__" else find_token_cookie
         self.create = bool(create)
         self.required = bool(required)
         if cookie is not None and not isinstance(cookie, Mapping):
@@ -211,7 +214,7 @@ class AttachOptions:
         if cookie_header and len(cookie_header) <= MAX_COOKIE_HEADER:
             # _verify and verify_signed_value, inlined (every handshake): only an "s:" value
             # is unsigned, an empty id is none
-            value = find_cookie(cookie_header, self.name)
+            value = self.find_value(cookie_header, self.name)
             if value is not None and len(value) <= MAX_COOKIE_VALUE and value[:2] == "s:":
                 sid = self.signer.unsign(value[2:])
                 if sid:
