@@ -20,6 +20,7 @@ from engineio_session import (
 )
 from engineio_session._js import number_to_string, utf8
 from engineio_session.cookies import (
+    cookie_finder,
     decode_uri_component,
     encode_uri_component,
     find_cookie,
@@ -127,6 +128,8 @@ def test_find_token_cookie_equals_find_cookie(header: str) -> None:
         expected = parse_cookie(header).get(name)
         assert find_cookie(header, name) == expected
         assert find_token_cookie(header, name) == expected
+    for name in ("connect.sid", "a", "a b", "a=b", "a;", 'a"', "__proto__", " a", ""):
+        assert cookie_finder(name)(header, name) == find_cookie(header, name), name
 
 
 def test_find_token_cookie_takes_the_short_way_only_where_it_may() -> None:

@@ -15,9 +15,10 @@ then keeps the raw value.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Literal
 from urllib.parse import quote
@@ -25,6 +26,7 @@ from urllib.parse import quote
 from ._js import MAX_DATE_MS, date_to_utc_string, datetime_to_ms, number_to_string
 
 __all__ = [
+    "cookie_finder",
     "decode_uri_component",
     "encode_uri_component",
     "find_cookie",
@@ -239,6 +241,20 @@ def find_token_cookie(header: str, name: str) -> str | None:
                 if "%" not in value:
                     return value
     return find_cookie(header, name)
+
+
+@functools.lru_cache(maxsize=64)
+def cookie_finder(name: str) -> Callable[[str, str], str | None]:
+    """How to find the cookie ``name`` in a Cookie header: :func:`find_token_cookie` where
+    the name is a token (as every name a cookie can be set with is), else
+    :func:`find_cookie`.
+
+    >>> cookie_finder("connect.sid") is find_token_cookie, cookie_finder("a b") is find_cookie
+    (True, True)
+    """
+    if name != "__proto__" and _COOKIE_NAME.fullmatch(name):
+        return find_token_cookie
+    return find_cookie
 
 
 def serialize_cookie(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets as _random
 
-from .cookies import find_cookie
+from .cookies import cookie_finder
 from .signature import Secrets, as_signer
 
 __all__ = ["generate_session_id", "get_session_id", "verify_signed_value"]
@@ -38,7 +38,7 @@ def get_session_id(
     signer = as_signer(secrets)
     if not cookie_header:
         return None
-    return verify_signed_value(find_cookie(cookie_header, name), signer)
+    return verify_signed_value(cookie_finder(name)(cookie_header, name), signer)
 
 
 def verify_signed_value(value: str | None, secrets: Secrets) -> str | None:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from .cookies import decode_uri_component, find_cookie, find_token_cookie, serialize_cookie
+from .cookies import cookie_finder, decode_uri_component, serialize_cookie
 from .ids import verify_signed_value
 from .session import Session
 from .signature import Secrets, Signer, as_signer
@@ -157,8 +157,8 @@ class AttachOptions:
             raise TypeError("name is the cookie's name, a str")
         serialize_cookie(name, "")  # ValueError for a name no cookie can have
         self.name = name
-        #: the cookie's value in a Cookie header (a valid name is a token: the short way)
-        self.find_value = find_cookie if name == "__proto__" else find_token_cookie
+        #: how the cookie's value is found in a Cookie header (a valid name is a token)
+        self.find_value = cookie_finder(name)
         self.create = bool(create)
         self.required = bool(required)
         if cookie is not None and not isinstance(cookie, Mapping):
