@@ -72,6 +72,7 @@ class Stats:
             "loaded": 0,
             "messages": 0,
             "reloaded": 0,
+            "unseen": 0,
         }
         self.seen: dict[str, int] = {}  # the id() of each connection's session at its last message
 
@@ -102,7 +103,10 @@ class Stats:
             # the previous object is still the handle's while the reload makes the next
             # one: two live objects, two ids
             current = id(handle.get(sid))
-            if self.seen.get(sid, current) != current:
+            previous = self.seen.get(sid)
+            if previous is None:  # no earlier message, or one after the disconnect
+                self.add("unseen")
+            elif previous != current:
                 self.add("reloaded")
             self.seen[sid] = current
 
