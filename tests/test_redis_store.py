@@ -325,6 +325,13 @@ def test_update_is_a_compare_and_set(request: pytest.FixtureRequest, kind: str) 
         mine["theme"] = "dark"
         plan = store._update(store._redis(), sid, Changes.of(mine))
         step = plan.send(None)
+        assert step.args[0].__name__ == "eval"  # first onto what was loaded, with no read
+        stored = json.loads(target.raw.get(target.key(sid)))
+        stored["user"] = "node"  # the Node app saves before it
+        target.raw.set(target.key(sid), json.dumps(stored), keepttl=True)
+        written = step.function(*step.args)
+        assert written == 0  # not what was loaded any more: nothing written, read it
+        step = plan.send(written)
         for n in range(3):
             assert step.args[0].__name__ == "get"
             step = plan.send(step.function(*step.args))  # the read, then the EVAL
@@ -343,13 +350,50 @@ def test_update_is_a_compare_and_set(request: pytest.FixtureRequest, kind: str) 
         with pytest.raises(StopIteration) as done:
             plan.send(written)
         merged = done.value.value
-        expected = {"user": "ada", "node0": 0, "node1": 1, "node2": 2, "theme": "dark"}
+        expected = {"user": "node", "node0": 0, "node1": 1, "node2": 2, "theme": "dark"}
         assert dict(merged) == expected
         assert json.loads(target.raw.get(target.key(sid))) == {
             "cookie": merged.cookie.to_json(),
             **expected,
         }
         assert 0 < target.raw.ttl(target.key(sid)) <= 60  # the TTL follows the cookie
+    finally:
+        target.close()
+
+
+@pytest.mark.parametrize("decode_responses", [False, True])
+def test_an_update_onto_what_was_loaded_needs_no_read(
+    request: pytest.FixtureRequest, kind: str, decode_responses: bool
+) -> None:
+    """Where Redis still holds what the session was loaded from (or last saved as), the
+    update is one compare-and-set and no read; the second save of the same session too.
+    A session the store no longer holds is not brought back by it."""
+    target = Target.of(request, kind, "test", mode="sync")
+    try:
+        store = target.store(decode_responses=decode_responses)
+        sid = "cas-" + uuid.uuid4().hex
+        store.set(sid, new_session(user="ada", n=1))
+        mine = store.get(sid)
+        assert mine is not None
+        for n in (2, 3):  # the second update goes onto what the first wrote
+            mine["n"] = n
+            changes = Changes.of(mine)
+            assert changes.read is not None
+            plan = store._update(store._redis(), sid, changes)
+            step = plan.send(None)
+            assert step.args[0].__name__ == "eval"
+            written = step.function(*step.args)
+            assert written == 1
+            with pytest.raises(StopIteration) as done:
+                plan.send(written)
+            mine.copy_from(done.value.value)
+            mine.mark_saved()
+            assert json.loads(target.raw.get(target.key(sid)))["n"] == n
+        assert 0 < target.raw.ttl(target.key(sid)) <= 60  # the TTL follows the cookie
+        target.raw.delete(target.key(sid))  # a logout on Node
+        mine["n"] = 4
+        assert store.update(sid, Changes.of(mine)) is None
+        assert target.raw.get(target.key(sid)) is None
     finally:
         target.close()
 

@@ -39,19 +39,24 @@ def _json(value: Any) -> str:
 
 class Changes:
     """Top-level keys set (``set``) or deleted (``deleted``), and the new cookie (``cookie``,
-    None when the cookie was not changed)."""
+    None when the cookie was not changed). ``read``: the stored JSON text they were computed
+    against, when known (:meth:`of`): a store may first write them onto it with no read of
+    its own, if it still holds exactly that (a compare-and-set), and read only if not."""
 
-    __slots__ = ("cookie", "deleted", "set")
+    __slots__ = ("cookie", "deleted", "read", "set")
 
     def __init__(
         self,
         set: Mapping[str, Any] | None = None,
         deleted: Iterable[str] = (),
         cookie: Cookie | None = None,
+        *,
+        read: str | None = None,
     ) -> None:
         self.set: dict[str, Any] = dict(set or {})
         self.deleted: list[str] = [key for key in deleted if key not in self.set]
         self.cookie = cookie
+        self.read = read
 
     @classmethod
     def of(cls, session: Session) -> Changes:
@@ -71,7 +76,8 @@ class Changes:
         deleted = [key for key in base if key != "cookie" and key not in session]
         cookie = session.cookie.to_json()
         touched = _json(cookie) != _json(base.get("cookie"))
-        return cls(changed, deleted, session.cookie.copy() if touched else None)
+        changes = session.cookie.copy() if touched else None
+        return cls(changed, deleted, changes, read=session.baseline_json())
 
     @property
     def empty(self) -> bool:

@@ -646,6 +646,11 @@ class Session(DataMapping):
         loaded = self._parse(self._baseline)
         return loaded if isinstance(loaded, dict) else dict(loaded)
 
+    def baseline_json(self) -> str | None:
+        """The baseline as the JSON text the store held (what it was loaded from, or what
+        its last save wrote), or None: never stored, or held in another serializer's form."""
+        return self._baseline if self._parse is jsjson.loads else None
+
     def mark_saved(self) -> None:
         """The session as it is now is what the store holds: the new baseline."""
         self._baseline = jsjson.dumps(self.to_json(), name="session")

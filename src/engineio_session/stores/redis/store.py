@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Unpack
 
+from ... import jsjson
 from ..._js import utf8
 from ...changes import Changes
 from ...drive import Call, Plan, arun, run
@@ -90,8 +91,17 @@ class _RedisStoreBase:
             yield Call(self._call, client.execute_command, *command)
 
     def _update(self, client: Any, sid: str, changes: Changes) -> Plan[Session | None]:
-        """Read, apply ``changes``, write only if the key still holds what was read."""
+        """Read, apply ``changes``, write only if the key still holds what was read. First,
+        where ``changes`` know the text they were computed against, with no read: written
+        only if the key still holds that text, the same write a read would have led to."""
         key = self.format.key(sid)
+        read = changes.read if self.format.serializer.parse is jsjson.loads else None
+        loaded = None if read is None else self.format.decode(sid, read)
+        if read is not None and loaded is not None:
+            merged = changes.apply(loaded)
+            args = self.format.cas_args(sid, read, merged)
+            if args is not None and (yield Call(self._call, client.eval, *args)):
+                return merged
         for attempt in range(UPDATE_ATTEMPTS):
             if attempt:  # lost a race: wait a random moment, so two writers cannot lock-step
                 yield Call(self._pause, random.uniform(0, 0.0005 * 2 ** min(attempt, 6)))
