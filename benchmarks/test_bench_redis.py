@@ -154,12 +154,13 @@ def test_redis_save(
     sessions: tuple[str, str, list[str]],
     node_times: dict[str, Any],
 ) -> None:
-    """What a save costs: ``save()`` sends this side's changes (one GET and one EVAL of
-    the compare-and-set script), ``save(replace=True)`` the whole session (``SET ... XX``),
-    beside connect-redis's ``set`` (the whole session, as express-session saves)."""
+    """What a save costs: ``save()`` sends this side's changes (one EVAL of the
+    compare-and-set script onto what was loaded; a GET and another EVAL only where the key
+    changed meanwhile, never here), ``save(replace=True)`` the whole session (``SET ...
+    XX``), beside connect-redis's ``set`` (the whole session, as express-session saves)."""
     url, prefix, sids = sessions
     kind = "async" if awaited else "sync"
-    how = "save(replace=True): SET XX" if replace else "save(): GET + compare-and-set"
+    how = "save(replace=True): SET XX" if replace else "save(): compare-and-set"
     row = f"{kind} {how} vs connect-redis set"
     if awaited:
         loop = asyncio.new_event_loop()
