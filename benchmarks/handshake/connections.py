@@ -99,14 +99,6 @@ def clients(config: dict[str, Any], timeout: float) -> dict[str, Any]:
     return answer
 
 
-def log_tail(path: Path, lines: int = 20) -> str:
-    """The last ``lines`` lines of a server's log (its stderr), for an error message."""
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError as error:
-        return f"(no log: {error})"
-
-
 def echo(spec: Spec, setup: Setup, cookies: Path, args: argparse.Namespace) -> dict[str, Any]:
     with start(spec, setup, name=spec.key + "-echo") as server:
         before = server.stats()
@@ -134,8 +126,7 @@ def echo(spec: Spec, setup: Setup, cookies: Path, args: argparse.Namespace) -> d
         if reloaded < messages - unseen or unseen > 2 * args.clients:
             raise RuntimeError(
                 f"{spec.label}: {reloaded} reloads in {messages} messages, {unseen} without "
-                "an earlier session object; the server's log ends with:\n"
-                f"{log_tail(setup.logs / (spec.key + '-echo.log'))}"
+                f"an earlier session object\n{server.process.tail()}"
             )
     elif reloaded:
         raise RuntimeError(f"{spec.label}: {reloaded} new session objects without reload")

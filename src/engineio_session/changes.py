@@ -76,8 +76,8 @@ class Changes:
         deleted = [key for key in base if key != "cookie" and key not in session]
         cookie = session.cookie.to_json()
         touched = _json(cookie) != _json(base.get("cookie"))
-        changes = session.cookie.copy() if touched else None
-        return cls(changed, deleted, changes, read=session.baseline_json())
+        new_cookie = session.cookie.copy() if touched else None
+        return cls(changed, deleted, new_cookie, read=session.baseline_json())
 
     @property
     def empty(self) -> bool:

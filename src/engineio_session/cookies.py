@@ -213,8 +213,8 @@ def find_token_cookie(header: str, name: str) -> str | None:
     """:func:`find_cookie` for a ``name`` that is a cookie-name token (RFC 6265: no blank,
     ``;``, ``=`` or ``"``) other than ``__proto__``, as ``attach`` checked its name once:
     the spelling browsers send (the name first, or after ``;`` or ``"; "``, a value that
-    needs no trimming or unquoting, only encodeURIComponent's escapes of a signed id) is
-    read with a few string operations; any other goes to :func:`find_cookie`.
+    needs no trimming or unquoting) is read with a few string operations and decoded as
+    :func:`find_cookie` decodes it; any other goes to :func:`find_cookie`.
 
     >>> find_token_cookie("a=1; connect.sid=s%3Axyz.m%2Bc; connect.sid=2", "connect.sid")
     's:xyz.m+c'
@@ -231,15 +231,7 @@ def find_token_cookie(header: str, name: str) -> str | None:
             end = header.find(";", start)
             raw = header[start + 1 :] if end == -1 else header[start + 1 : end]
             if raw and raw[0] not in _EDGES and raw[-1] not in _EDGES:
-                # decode_uri_component's fast path: the escapes of a signed session cookie
-                value = (
-                    raw.replace("%3A", ":")
-                    .replace("%2F", "/")
-                    .replace("%2B", "+")
-                    .replace("%3D", "=")
-                )
-                if "%" not in value:
-                    return value
+                return _decode_value(raw)  # nothing to trim or unquote: find_cookie's answer
     return find_cookie(header, name)
 
 

@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any, Unpack
+from typing import Any, Literal, Unpack
 
 from ... import jsjson
 from ..._js import utf8
@@ -95,27 +95,37 @@ class _RedisStoreBase:
         where ``changes`` know the text they were computed against, with no read: written
         only if the key still holds that text, the same write a read would have led to."""
         key = self.format.key(sid)
-        read = changes.read if self.format.serializer.parse is jsjson.loads else None
-        loaded = None if read is None else self.format.decode(sid, read)
-        if read is not None and loaded is not None:
-            merged = changes.apply(loaded)
-            args = self.format.cas_args(sid, read, merged)
-            if args is not None and (yield Call(self._call, client.eval, *args)):
-                return merged
+        known = changes.read if self.format.serializer.parse is jsjson.loads else None
+        if known is not None:
+            merged = yield from self._write_onto(client, sid, known, changes)
+            if isinstance(merged, Session):
+                return merged  # else what the key holds now decides, read below
         for attempt in range(UPDATE_ATTEMPTS):
             if attempt:  # lost a race: wait a random moment, so two writers cannot lock-step
                 yield Call(self._pause, random.uniform(0, 0.0005 * 2 ** min(attempt, 6)))
             raw = yield self._read_call(client, key)
-            stored = self.format.decode(sid, raw)
-            if stored is None:
-                return None  # gone (a logout), or expired: nothing is written
-            merged = changes.apply(stored)
-            args = self.format.cas_args(sid, raw, merged)
-            if args is None:
-                return None  # the change expires it: connect-redis would delete it
-            if (yield Call(self._call, client.eval, *args)):
+            merged = yield from self._write_onto(client, sid, raw, changes)
+            if merged is not False:
                 return merged
         raise StoreError(self.name, f"the session changed {UPDATE_ATTEMPTS} times while saving")
+
+    def _write_onto(
+        self, client: Any, sid: str, raw: bytes | str | None, changes: Changes
+    ) -> Plan[Session | Literal[False] | None]:
+        """``changes`` applied to the session stored as ``raw``, written only if the key
+        still holds ``raw``: the result; None where ``raw`` holds no session (gone: a logout,
+        or expired) or the change expires it (connect-redis would delete it): nothing is
+        written; False where the key holds something else now."""
+        if raw is None:
+            return None
+        stored = self.format.decode(sid, raw)
+        if stored is None:
+            return None
+        merged = changes.apply(stored)
+        args = self.format.cas_args(sid, raw, merged)
+        if args is None:
+            return None
+        return merged if (yield Call(self._call, client.eval, *args)) else False
 
     def _replace(self, client: Any, sid: str, session: Session) -> Plan[bool]:
         command = self.format.replace_command(sid, session)
