@@ -509,3 +509,51 @@ def test_asgi_reads_ahead_before_the_server_sees_the_request() -> None:
     assert "engineio_session.exchange" not in scopes[0]  # not kept once the request ended
     assert asyncio.run(call(b"EIO=4&transport=polling&sid=unknown")) == 400
     assert len(order) == 2  # nothing read for it
+
+
+def test_a_client_gone_during_the_read_ahead_leaves_the_request_as_it_came() -> None:
+    """The request's first event is taken before the read-ahead waits, where python-engineio
+    would take it at once. A client that closes meanwhile must not turn it into the
+    ``http.disconnect`` a server's ``receive`` answers from then on: python-engineio's
+    ``translate_request`` gives up on that and its ``handle_request`` raises KeyError
+    (uvicorn logs "Exception in ASGI application" for each), so the wait would add
+    tracebacks plain python-engineio does not have."""
+    server = engineio.AsyncServer(async_mode="asgi")
+    gone = False
+    received: list[str] = []
+    connected: list[str] = []
+
+    async def read_ahead(exchange: Exchange) -> None:
+        nonlocal gone
+        await asyncio.sleep(0)
+        gone = True  # the browser closed while the store was asked
+        exchange.loaded = ("id", (None, False))
+
+    server.on("connect", lambda sid, environ: connected.append(sid))
+    hooks.wrap_handle_request(server, None, read_ahead)
+    app = engineio.ASGIApp(server)
+
+    async def receive() -> dict[str, Any]:  # as uvicorn's: a disconnect once the client left
+        event = "http.disconnect" if gone else "http.request"
+        received.append(event)
+        return {"type": event, "body": b"", "more_body": False}
+
+    async def call() -> list[int]:
+        status: list[int] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/engine.io/",
+            "query_string": b"EIO=4&transport=polling",
+            "headers": [(b"cookie", b"a=1")],
+        }
+        await app(scope, receive, send)
+        return status
+
+    assert asyncio.run(call()) == [200]  # the handshake python-engineio would have answered
+    assert received == ["http.request"] and len(connected) == 1

@@ -300,6 +300,11 @@ def wrap_handle_request(
     async def handle_asgi(scope: dict[str, Any], receive: Any, send: Any) -> Any:
         exchange = _AsgiExchange(scope, send, header)
         if read_ahead is not None and _may_be_handshake(scope):
+            # the request's first event is taken before the wait, where python-engineio
+            # takes it at once: from a client gone meanwhile, a server's receive answers
+            # http.disconnect, on which python-engineio's translate_request gives up and
+            # its handle_request raises KeyError (a traceback in the server's log)
+            receive = _Replay(await receive(), receive)
             await read_ahead(exchange)
         key = _handler() if by_task else None
         if key is not None:
@@ -326,6 +331,37 @@ def _may_be_handshake(scope: dict[str, Any]) -> bool:
     if scope.get("type") == "http" and scope.get("method") != "GET":
         return False
     return b"sid=" not in (scope.get("query_string") or b"")
+
+
+class _Replay:
+    """An ASGI ``receive`` whose first event was taken already: it gives that event, then
+    what the server's ``receive`` gives.
+
+    >>> async def server_receive() -> dict[str, Any]:
+    ...     return {"type": "http.disconnect"}
+    >>> replay = _Replay({"type": "http.request", "body": b""}, server_receive)
+    >>> asyncio.run(replay())["type"], asyncio.run(replay())["type"]
+    ('http.request', 'http.disconnect')
+    """
+
+    __slots__ = ("first", "receive")
+
+    def __init__(self, first: dict[str, Any], receive: Callable[[], Awaitable[Any]]) -> None:
+        self.first: dict[str, Any] | None = first
+        self.receive = receive
+
+    def __call__(self) -> Awaitable[Any]:
+        # the server's own awaitable after the first: no coroutine of ours per websocket
+        # message of a connection opened on a websocket (its environ keeps this receive)
+        first = self.first
+        if first is None:
+            return self.receive()
+        self.first = None
+        return _given(first)
+
+
+async def _given(event: dict[str, Any]) -> dict[str, Any]:
+    return event
 
 
 class _AsgiExchange(Exchange):
