@@ -48,6 +48,9 @@ Each row also gives the server's CPU time per handshake (user + system of the se
 process, from its own stats: steadier than the rate on a shared machine) and, for the
 Python servers, the part of it spent in the cyclic garbage collector, and the objects per
 handshake that survived into the oldest generation (what every full collection walks).
+Each round's line also says how many handshakes one MGET served (the coalescing at work) and
+Redis's own time per handshake, from Redis's command counters (``INFO commandstats``) read
+before and after the timed run; only one server is loaded at a time, so they are its own.
 
 ``--profile S`` also runs the ASGI + ``AsyncRedisStore`` server under py-spy for S seconds
 of load (benchmarks/handshake/profile.py) and prints where the time goes.
@@ -69,9 +72,12 @@ import signal
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import redis
 
 from .load import Load, ensure_wrk, run_wrk
 from .servers import FIXTURES, ROOT, Server, Setup, Spec, start
@@ -261,6 +267,7 @@ def measure(
             raise SetupError(f"{spec.label}: wrk saw errors {warm.errors} in the warm-up")
         time.sleep(0.5)  # the warm-up's handshakes still in flight
         before = server.stats()
+        reads_before = redis_reads(setup.redis_url)
         load = run_wrk(
             server.handshake_url,
             cookies,
@@ -270,6 +277,7 @@ def measure(
         )
         time.sleep(0.5)  # the handshakes in flight when wrk stopped
         after = server.stats()
+        reads = redis_reads(setup.redis_url) - reads_before
         if not server.alive():
             raise SetupError(f"{spec.label} died:\n{server.process.tail()}")
         check_load(server, load, before, after, args.connections)
@@ -305,7 +313,61 @@ def measure(
         ],
         "sockets_open": after.get("sockets", after.get("clients")),
         "rss_mb": after["rss"] / 2**20,
+        # the reads Redis answered during the run (every server of a round shares it, one
+        # at a time): how many handshakes one MGET served, and Redis's own time per handshake
+        "redis_reads": reads.as_dict(counted),
     }
+
+
+@dataclass(frozen=True)
+class RedisReads:
+    """Redis's own counters of the read commands (``INFO commandstats``): calls, keys asked
+    for by MGET, microseconds spent."""
+
+    get_calls: int = 0
+    mget_calls: int = 0
+    usec: int = 0
+
+    def __sub__(self, earlier: RedisReads) -> RedisReads:
+        return RedisReads(
+            self.get_calls - earlier.get_calls,
+            self.mget_calls - earlier.mget_calls,
+            self.usec - earlier.usec,
+        )
+
+    def as_dict(self, handshakes: int) -> dict[str, float | None]:
+        """Per run: GET and MGET calls, handshakes per MGET (None without MGETs), Redis's
+        µs per handshake on them."""
+        return {
+            "get_calls": self.get_calls,
+            "mget_calls": self.mget_calls,
+            "handshakes_per_mget": handshakes / self.mget_calls if self.mget_calls else None,
+            "redis_us": self.usec / handshakes if handshakes else 0.0,
+        }
+
+
+def redis_reads(url: str) -> RedisReads:
+    """What Redis has answered so far to GET and MGET (every client's)."""
+    client = redis.Redis.from_url(url)
+    try:
+        found = client.info("commandstats")
+    finally:
+        client.close()
+    get = found.get("cmdstat_get", {})
+    mget = found.get("cmdstat_mget", {})
+    return RedisReads(
+        int(get.get("calls", 0)),
+        int(mget.get("calls", 0)),
+        int(get.get("usec", 0)) + int(mget.get("usec", 0)),
+    )
+
+
+def batches(reads: dict[str, Any]) -> str:
+    """How many handshakes one MGET served, for a round line ("" where no MGET was sent)."""
+    per_mget = reads["handshakes_per_mget"]
+    if per_mget is None:
+        return ""
+    return f", {per_mget:.1f} handshakes per MGET, {reads['redis_us']:.1f} µs of Redis each"
 
 
 def versions() -> dict[str, str]:
@@ -445,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     + "), "
                     f"{measured['sockets_open']:,} "
-                    f"sockets, {measured['rss_mb']:.0f} MB)",
+                    f"sockets, {measured['rss_mb']:.0f} MB{batches(measured['redis_reads'])})",
                     flush=True,
                 )
         for key, row in results.items():
