@@ -15,6 +15,11 @@
   the connection (:data:`HELD`, released at disconnect), as a connection holds its session:
   what keeping a parsed session per connection costs the collector, with no attach at all.
 
+And one with ``attach``: the store ``"redis-memory"`` (:func:`memory_store`) is
+``AsyncRedisStore`` with its coalesced reads answered from a table read from Redis at start:
+the same batch, decoding, session and event, no socket. Beside ``raw`` (the socket, none of
+the rest) it splits what ``attach`` costs into the session's own work and the round trip.
+
 Each counts ``loaded`` when the value it read is a stored session, so the benchmark's checks
 hold for them as for ``attach``.
 """
@@ -24,6 +29,8 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+
+from engineio_session.stores.redis.store import AsyncRedisStore
 
 #: the sessions ``mget-hold`` holds, by Engine.IO sid (the server's disconnect releases them)
 HELD: dict[str, Any] = {}
@@ -112,3 +119,32 @@ def connect_probe(config: dict[str, Any], count: Any) -> Any:
             count("loaded")
 
     return connect
+
+
+def memory_store(redis_url: str, prefix: str) -> Any:
+    """``AsyncRedisStore`` whose coalesced reads (``MGET``) are answered from memory: every
+    key under ``prefix`` read once, now, from ``redis_url``. A batch is still made and sent
+    at the end of a loop turn and its future still wakes its handshakes at the next one;
+    only the socket is gone. Writes go to Redis as usual (the benchmark makes none)."""
+    import redis
+    import redis.asyncio
+
+    reader = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(reader.scan_iter(match=prefix + "*", count=1000))
+        table = dict(zip(keys, reader.mget(keys), strict=True)) if keys else {}
+    finally:
+        reader.close()
+    return _MemoryReads(table, redis.asyncio.Redis.from_url(redis_url), prefix=prefix)
+
+
+class _MemoryReads(AsyncRedisStore):
+    def __init__(self, table: dict[bytes, bytes | None], client: Any, **options: Any) -> None:
+        super().__init__(client, **options)
+        self._table = table
+
+    # the hook the store sends its batches through (stores/redis/store.py)
+    def _start_mget(self, keys: list[bytes]) -> asyncio.Future[list[Any]] | None:
+        values: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        values.set_result([self._table.get(key) for key in keys])
+        return values

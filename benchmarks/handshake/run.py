@@ -43,7 +43,8 @@ handshake), the same with the GETs of one event-loop turn sent as one MGET (the
 coalescing issue 10 proposes, measured before it is built), that MGET probe with each
 session parsed and held by its connection (what holding a session costs the collector), the
 MGET on a bare RESP connection (the floor of a round trip without redis-py) and a handshake
-that only waits one turn of the loop (what suspending it costs).
+that only waits one turn of the loop (what suspending it costs); and the ``attach`` server
+with its store's reads answered from memory (the session's own work without the socket).
 
 Each row also gives the server's CPU time per handshake (user + system of the server
 process, from its own stats: steadier than the rate on a shared machine) and, for the
@@ -165,6 +166,14 @@ PROBES = [
         "probe: the MGET of one turn on a bare RESP connection (no redis-py)",
         "python",
         {**PROBE, "probe": "raw"},
+        plain="asgi",
+        loads=True,
+    ),
+    Spec(
+        "asgi-memory",
+        "probe: `attach` + `AsyncRedisStore`, its reads answered from memory (no socket)",
+        "python",
+        {"mode": "asgi", "store": "redis-memory"},
         plain="asgi",
         loads=True,
     ),
@@ -545,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
             "asgi-mget",
             "asgi-mget-hold",
             "asgi-raw",
+            "asgi-memory",
             "asgi-yield",
             "werkzeug",
             "werkzeug-redis",

@@ -11,9 +11,10 @@ config (every key optional but ``mode``):
   worker, one worker, ``threads`` threads; ``"wsgi_server": "werkzeug"`` for werkzeug's
   threaded server instead);
 - ``store``: ``null`` (plain python-engineio), ``"redis"`` (``RedisStore`` /
-  ``AsyncRedisStore`` on ``redis_url`` under ``prefix``) or ``"file"`` (``FileStore`` /
-  ``AsyncFileStore`` on ``path``); with a store, ``attach(eio, store=..., secret=secret)``
-  and a ``session`` handler;
+  ``AsyncRedisStore`` on ``redis_url`` under ``prefix``), ``"file"`` (``FileStore`` /
+  ``AsyncFileStore`` on ``path``) or, ASGI only, ``"redis-memory"`` (``AsyncRedisStore``
+  with its reads answered from memory: probes.py's ``memory_store``); with a store,
+  ``attach(eio, store=..., secret=secret)`` and a ``session`` handler;
 - ``ping_interval``, ``ping_timeout`` (seconds), ``reload``, ``auto_save`` (``attach``'s
   options), ``modify``: the ``session`` handler changes the session (for ``auto_save``);
 - ``probe`` (ASGI, no store): ``"get"``, ``"mget"``, ``"raw"``, ``"yield"`` or
@@ -143,6 +144,10 @@ def make_store(config: dict[str, Any], asynchronous: bool) -> Any:
         import redis
 
         return RedisStore(redis.Redis.from_url(config["redis_url"]), prefix=config["prefix"])
+    if kind == "redis-memory" and asynchronous:
+        from .probes import memory_store
+
+        return memory_store(config["redis_url"], config["prefix"])
     if kind == "file":
         from engineio_session.stores import AsyncFileStore, FileStore
 
