@@ -50,8 +50,8 @@ vectors: install
 # 20,000 Node-made sessions; py-spy profile), the same applications called in process
 # (CPU and collector counts without uvicorn or wrk, and callgrind's instruction counts, which
 # do not move with the machine) and the per-connection costs (reload, auto_save, memory
-# with 10,000 websockets): benchmarks/handshake/. About 16 minutes (three rounds of the
-# handshake benchmark: its tables give their median).
+# with 10,000 websockets): benchmarks/handshake/. About 20 minutes (four rounds of the
+# handshake benchmark, each order of the servers twice: its tables give their median).
 # HANDSHAKE_ARGS / CONNECTIONS_ARGS pass options (`python -m benchmarks.handshake --help`).
 HANDSHAKE_ARGS ?=
 CONNECTIONS_ARGS ?=
@@ -62,8 +62,8 @@ bench: install
 	$(BIN)/python -m benchmarks.handshake.inprocess --instructions
 	$(BIN)/python -m benchmarks.handshake.connections $(CONNECTIONS_ARGS)
 
-# the same with five rounds, werkzeug beside gunicorn, and the connection costs twice
-bench-all: HANDSHAKE_ARGS += --servers main,other,extra --repeat 5
+# the same with six rounds, werkzeug beside gunicorn, and the connection costs twice
+bench-all: HANDSHAKE_ARGS += --servers main,other,extra --repeat 6
 bench-all: CONNECTIONS_ARGS += --repeat 2
 bench-all: bench
 

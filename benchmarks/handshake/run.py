@@ -9,9 +9,10 @@ the measured run of ``--duration`` seconds; the number is the measured run's com
 handshakes per second. "of its own plain rate" divides it by the rate of the same server
 with nothing attached, measured in the same round. ``--repeat`` rounds go through every
 server in turn (so a noisy neighbour hits all of them alike), every other round in the
-reverse order; the tables give the range, and with three rounds or more (the default) the
-median of the rounds' ratios (this shared machine moves a ratio by about a tenth from round
-to round).
+reverse order (so an even number of rounds, four by default, goes through each order as
+often: a drift within a round favours neither side); the tables give the range, and with
+three rounds or more the median of the rounds' ratios (this shared machine moves a ratio by
+about a tenth from round to round).
 
 The servers (benchmarks/handshake/servers.py): Node engine.io 6 plain, and with
 express-session 1.19 on connect-redis 10 (``engine.use(session(...))``, node-fixtures/
@@ -438,7 +439,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="rounds over all the servers (3: a median)"
+        "--repeat",
+        type=int,
+        default=4,
+        help="rounds over all the servers (an even number: each order as often as the other)",
     )
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
