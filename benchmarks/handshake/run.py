@@ -75,7 +75,6 @@ import signal
 import statistics
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -288,7 +287,7 @@ def measure(
         )
         time.sleep(0.5)  # the handshakes in flight when wrk stopped
         after = server.stats()
-        reads = redis_reads(setup.redis_url) - reads_before
+        reads_after = redis_reads(setup.redis_url)
         if not server.alive():
             raise SetupError(f"{spec.label} died:\n{server.process.tail()}")
         check_load(server, load, before, after, args.connections)
@@ -326,51 +325,39 @@ def measure(
         "rss_mb": after["rss"] / 2**20,
         # the reads Redis answered during the run (every server of a round shares it, one
         # at a time): how many handshakes one MGET served, and Redis's own time per handshake
-        "redis_reads": reads.as_dict(counted),
+        "redis_reads": reads_per_handshake(reads_before, reads_after, counted),
     }
 
 
-@dataclass(frozen=True)
-class RedisReads:
-    """Redis's own counters of the read commands (``INFO commandstats``): calls, keys asked
-    for by MGET, microseconds spent."""
-
-    get_calls: int = 0
-    mget_calls: int = 0
-    usec: int = 0
-
-    def __sub__(self, earlier: RedisReads) -> RedisReads:
-        return RedisReads(
-            self.get_calls - earlier.get_calls,
-            self.mget_calls - earlier.mget_calls,
-            self.usec - earlier.usec,
-        )
-
-    def as_dict(self, handshakes: int) -> dict[str, float | None]:
-        """Per run: GET and MGET calls, handshakes per MGET (None without MGETs), Redis's
-        µs per handshake on them."""
-        return {
-            "get_calls": self.get_calls,
-            "mget_calls": self.mget_calls,
-            "handshakes_per_mget": handshakes / self.mget_calls if self.mget_calls else None,
-            "redis_us": self.usec / handshakes if handshakes else 0.0,
-        }
-
-
-def redis_reads(url: str) -> RedisReads:
-    """What Redis has answered so far to GET and MGET (every client's)."""
+def redis_reads(url: str) -> dict[str, int]:
+    """Redis's own counters so far (every client's, ``INFO commandstats``): GET and MGET
+    calls, and the µs Redis spent on them."""
     client = redis.Redis.from_url(url)
     try:
         found = client.info("commandstats")
     finally:
         client.close()
-    get = found.get("cmdstat_get", {})
-    mget = found.get("cmdstat_mget", {})
-    return RedisReads(
-        int(get.get("calls", 0)),
-        int(mget.get("calls", 0)),
-        int(get.get("usec", 0)) + int(mget.get("usec", 0)),
-    )
+    get, mget = found.get("cmdstat_get", {}), found.get("cmdstat_mget", {})
+    return {
+        "get_calls": int(get.get("calls", 0)),
+        "mget_calls": int(mget.get("calls", 0)),
+        "usec": int(get.get("usec", 0)) + int(mget.get("usec", 0)),
+    }
+
+
+def reads_per_handshake(
+    before: dict[str, int], after: dict[str, int], handshakes: int
+) -> dict[str, Any]:
+    """A run's reads: GET and MGET calls, handshakes per MGET (None without MGETs), Redis's
+    µs per handshake on them."""
+    calls = {key: after[key] - before[key] for key in after}
+    mgets = calls["mget_calls"]
+    return {
+        "get_calls": calls["get_calls"],
+        "mget_calls": mgets,
+        "handshakes_per_mget": handshakes / mgets if mgets else None,
+        "redis_us": calls["usec"] / handshakes if handshakes else 0.0,
+    }
 
 
 def batches(reads: dict[str, Any]) -> str:
