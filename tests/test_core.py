@@ -44,9 +44,9 @@ class FakeStore:
 class Core(SessionCore):
     """The core with a recording adapter: handlers by event, and what it was asked to do."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, store: FakeStore | None = None, **options: Any) -> None:
         options.setdefault("secret", SECRET)
-        self.store = FakeStore()
+        self.store = FakeStore() if store is None else store
         super().__init__(self.store, AttachOptions(**options))
         self.handlers: dict[str, Callable[..., Any]] = {}
         self.closed: list[str] = []
@@ -167,6 +167,30 @@ def test_no_stored_session(found: Any) -> None:
     assert result is None and environ[ENVIRON_SESSION] is None and core._sessions == {}
     _, result, _ = handshake(Core(required=True), Exchange(cookie()), {"get": value})
     assert result is False
+
+
+class TrustedStore(FakeStore):
+    drops_expired = True
+
+
+def test_a_store_that_drops_expired_sessions_is_not_checked_twice() -> None:
+    # what such a store's get returns is taken as it is: an expired one, which a store
+    # keeping its word never returns, shows that no second check is made
+    trusting = Core(TrustedStore())
+    expired = stored(max_age=-1)
+    _, _, environ = handshake(trusting, Exchange(cookie()), {"get": expired})
+    assert environ[ENVIRON_SESSION] is not None
+    _, _, environ = handshake(Core(), Exchange(cookie()), {"get": expired})
+    assert environ[ENVIRON_SESSION] is None
+
+
+def test_every_store_here_says_it_drops_expired_sessions() -> None:
+    from engineio_session import stores
+
+    names = [n for n in stores.__all__ if n.endswith("Store") and n not in ("Store", "AsyncStore")]
+    assert len(names) >= 8
+    for name in names:
+        assert getattr(stores, name).drops_expired is True, name
 
 
 # --- read ahead: the session read before the server handles the request (ASGI) ------------

@@ -164,6 +164,8 @@ class SessionCore:
         self._notifies = options.watch is not None and callable(
             getattr(store, "subscribe_ends", None)
         )
+        #: whether what the store's ``get`` returns may have expired (see Store)
+        self._may_be_expired = getattr(store, "drops_expired", False) is not True
 
     # --- what an adapter provides ------------------------------------------------------
 
@@ -250,7 +252,7 @@ class SessionCore:
     def _loaded(self, stored: Any) -> tuple[Any, bool]:
         """What a read that succeeded gives: the live session, or None (none, expired)."""
         self._health.succeeded()
-        if stored is None or stored.expired():
+        if stored is None or (self._may_be_expired and stored.expired()):
             return None, False
         return self._live(stored), False
 

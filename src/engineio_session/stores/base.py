@@ -107,6 +107,10 @@ class Store(Protocol):
       session still is; False when it is gone.
     - ``get_many(sids)`` reads several sessions at once (one round trip where the store
       can), in the order asked: what a watcher sweep and coalesced handshakes use.
+
+    A store whose ``get`` never returns an expired session (every store here) says so with
+    a class attribute ``drops_expired = True``: ``attach`` then does not check the expiry
+    of what it read a second time. Without it, ``attach`` checks.
     """
 
     def get(self, sid: str) -> Session | None: ...

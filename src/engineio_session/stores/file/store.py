@@ -53,6 +53,9 @@ def _workers() -> concurrent.futures.ThreadPoolExecutor:
 
 
 class _FileStoreBase:
+    #: ``get`` returns None for an expired session (Store's contract)
+    drops_expired = True
+
     def __init__(
         self,
         path: str | os.PathLike[str] = "./sessions",

@@ -52,6 +52,8 @@ class _RedisStoreBase:
     """
 
     name = "RedisStore"
+    #: ``get`` returns None for an expired session (Store's contract)
+    drops_expired = True
 
     def __init__(
         self,

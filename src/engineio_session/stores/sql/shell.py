@@ -50,6 +50,8 @@ T = TypeVar("T")
 
 
 class _SQLStore:
+    #: ``get`` returns None for an expired session (Store's contract)
+    drops_expired = True
     format: SQLFormat
     _runner: Any
     #: the runner of a client through a driver glue module (each shell's own)
