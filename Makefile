@@ -60,6 +60,7 @@ bench: install
 	$(PYTEST) benchmarks -p no:cacheprovider --benchmark-columns=min,median,mean,rounds --benchmark-sort=name
 	$(BIN)/python -m benchmarks.handshake --profile 10 $(HANDSHAKE_ARGS)
 	$(BIN)/python -m benchmarks.handshake.inprocess --instructions
+	$(BIN)/python -m benchmarks.handshake.instructions
 	$(BIN)/python -m benchmarks.handshake.connections $(CONNECTIONS_ARGS)
 
 # the same with six rounds, werkzeug beside gunicorn, and the connection costs twice
