@@ -25,28 +25,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any
 
-from .servers import ROOT
+from .run import MAIN, PROBES
+from .servers import ROOT, Setup, Spec, start
 from .sessions import Sessions
 
 CONNECTIONS = 20
 WARMUP = 300
-SERVERS: dict[str, dict[str, Any]] = {
-    "python-engineio on uvicorn, plain": {"store": None},
-    "+ attach + AsyncRedisStore": {"store": "redis"},
-    "+ attach, reads answered from memory": {"store": "redis-memory"},
-}
+#: the wrk benchmark's own servers: plain, attach on Redis, attach reading from memory
+SERVERS = ("asgi", "asgi-redis", "asgi-memory")
+#: a Python server under callgrind takes a while to import everything and listen
+START_TIMEOUT = 300.0
 
 
 async def _handshakes(port: int, cookies: list[str]) -> None:
@@ -76,12 +72,6 @@ async def _handshakes(port: int, cookies: list[str]) -> None:
     await asyncio.gather(*(client() for _ in range(CONNECTIONS)))
 
 
-def _stats(port: int) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/stats", timeout=60) as answer:
-        stats: dict[str, Any] = json.loads(answer.read())
-    return stats
-
-
 def _callgrind_control(option: str, pid: int) -> None:
     subprocess.run(["callgrind_control", option, str(pid)], check=True, capture_output=True)
 
@@ -97,42 +87,21 @@ def _dumped_total(out: Path) -> int:
     raise RuntimeError("callgrind wrote no dump")
 
 
-def count(config: dict[str, Any], cookies: list[str], measured: int, scratch: Path) -> float:
-    """Instructions per handshake of the server of ``config`` under callgrind."""
-    out = scratch / f"callgrind-{len(list(scratch.iterdir()))}"
-    server = subprocess.Popen(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}.%p",
-            sys.executable,
-            "-m",
-            "benchmarks.handshake.server",
-            json.dumps({"mode": "asgi", **config}),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the server under callgrind did not start: {config}")
-        port = json.loads(line)["port"]
+def count(spec: Spec, setup: Setup, cookies: list[str], measured: int) -> float:
+    """Instructions per handshake of ``spec``'s server under callgrind."""
+    out = setup.logs / f"callgrind-{spec.key}"
+    under = ("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p")
+    with start(spec, setup, under=under, start_timeout=START_TIMEOUT) as server:
+        port, pid = server.process.port, server.process.process.pid
         asyncio.run(_handshakes(port, cookies[:WARMUP]))
-        _callgrind_control("-z", server.pid)  # counters to zero: the warm-up left out
+        _callgrind_control("-z", pid)  # counters to zero: the warm-up left out
         asyncio.run(_handshakes(port, cookies[WARMUP : WARMUP + measured]))
-        _callgrind_control("-d", server.pid)  # what the measured handshakes cost
+        _callgrind_control("-d", pid)  # what the measured handshakes cost
         total = _dumped_total(out)
-        stats = _stats(port)
-    finally:
-        server.kill()
-        server.wait()
+        stats = server.stats()
     if stats["connections"] != WARMUP + measured:
         raise RuntimeError(f"{stats['connections']} handshakes of {WARMUP + measured} counted")
-    if config["store"] is not None and stats["loaded"] != WARMUP + measured:
+    if spec.loads and stats["loaded"] != WARMUP + measured:
         raise RuntimeError(f"{stats['loaded']} of {WARMUP + measured} sessions loaded")
     return total / measured
 
@@ -146,18 +115,22 @@ def main() -> int:
         print("no valgrind here: the servers' instructions are not counted")
         print("(apt-get install valgrind)")
         return 0
-    with (
-        Sessions(args.redis_url, WARMUP + args.handshakes, file=False) as sessions,
-        tempfile.TemporaryDirectory(prefix="eio-bench-callgrind-") as scratch,
-    ):
+    specs = {spec.key: spec for spec in MAIN + PROBES}
+    with Sessions(args.redis_url, WARMUP + args.handshakes, file=False) as sessions:
+        # Engine.IO's default pings, as in the wrk benchmark: no socket ends during the run
+        setup = Setup(
+            redis_url=args.redis_url,
+            prefix=sessions.prefix,
+            file_path=str(sessions.file_path),
+            secret=sessions.secret,
+            ping_interval=25.0,
+            ping_timeout=20.0,
+            logs=sessions.logs,
+        )
         cookies = sessions.lines("redis")
-        shared: dict[str, Any] = {"redis_url": args.redis_url, "prefix": sessions.prefix}
-        shared["secret"] = sessions.secret
-        # Engine.IO's default pings: no socket ends during the run on either side
-        shared |= {"ping_interval": 25.0, "ping_timeout": 20.0}
-        counted: dict[str, float] = {}
-        for name, config in SERVERS.items():
-            counted[name] = count({**shared, **config}, cookies, args.handshakes, Path(scratch))
+        counted = {
+            specs[key].label: count(specs[key], setup, cookies, args.handshakes) for key in SERVERS
+        }
     print(
         f"\nInstructions per polling handshake of the whole server (callgrind; {args.handshakes:,}"
         f" handshakes after {WARMUP} of warm-up, {CONNECTIONS} connections, each handshake "
@@ -168,10 +141,9 @@ def main() -> int:
     plain = next(iter(counted.values()))
     for name, instructions in counted.items():
         print(f"| {name} | {instructions:,.0f} | {plain / instructions:.3f}x |")
-    with contextlib.suppress(OSError):
-        results = Path(ROOT / ".benchmarks")
-        results.mkdir(exist_ok=True)
-        (results / "instructions.json").write_text(json.dumps(counted, indent=2) + "\n")
+    results = ROOT / ".benchmarks"
+    results.mkdir(exist_ok=True)
+    (results / "instructions.json").write_text(json.dumps(counted, indent=2) + "\n")
     return 0
 
 

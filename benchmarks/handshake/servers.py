@@ -83,21 +83,29 @@ def python_config(spec: Spec, setup: Setup) -> dict[str, Any]:
     }
 
 
-def start(spec: Spec, setup: Setup, name: str | None = None) -> Server:
+def start(
+    spec: Spec,
+    setup: Setup,
+    name: str | None = None,
+    *,
+    under: tuple[str, ...] = (),
+    start_timeout: float = START_TIMEOUT,
+) -> Server:
+    """Start ``spec``'s server; ``under``: a command it runs under (callgrind)."""
     log = setup.logs / f"{name or spec.key}.log"
     if spec.kind == "node":
         node = shutil.which("node")
         if node is None:
             raise RuntimeError("node is not on PATH")
         script = str(FIXTURES / "bench-eio-server.js")
-        command = [node, script, json.dumps(node_config(spec, setup))]
+        command = [*under, node, script, json.dumps(node_config(spec, setup))]
         cwd = FIXTURES
     else:
         config = json.dumps(python_config(spec, setup))
-        command = [sys.executable, "-m", "benchmarks.handshake.server", config]
+        command = [*under, sys.executable, "-m", "benchmarks.handshake.server", config]
         cwd = ROOT
     process = PortProcess(
-        spec.label, command, cwd=cwd, log=log, kill=True, start_timeout=START_TIMEOUT
+        spec.label, command, cwd=cwd, log=log, kill=True, start_timeout=start_timeout
     )
     try:
         process.port  # noqa: B018 (waits for it to listen, or raises with its stderr)
