@@ -191,6 +191,42 @@ def test_every_store_here_says_it_drops_expired_sessions() -> None:
     assert len(names) >= 8
     for name in names:
         assert getattr(stores, name).drops_expired is True, name
+        assert getattr(stores, name).fresh_sessions is True, name
+
+
+class FreshStore(FakeStore):
+    fresh_sessions = True
+
+
+def test_a_session_a_store_decoded_for_the_read_becomes_live_in_place() -> None:
+    # what such a store's get returns is nobody else's: the live session is that object
+    core = Core(FreshStore())
+    found = stored(user="ada")
+    _, _, environ = handshake(core, Exchange(cookie()), {"get": found})
+    live = environ[ENVIRON_SESSION]
+    assert live is found and type(live) is LiveSession and core._sessions == {"eio1": live}
+    assert live.store is core.store and not live.destroyed and not live.is_new
+    assert live.saves == 0 and live["user"] == "ada"
+
+
+def test_a_session_a_store_may_keep_is_copied() -> None:
+    # a store that does not say its reads are fresh may hand the same object out again:
+    # the connection gets a copy, and what the store holds stays a plain Session
+    found = stored(user="ada")
+    _, _, environ = handshake(Core(), Exchange(cookie()), {"get": found})
+    live = environ[ENVIRON_SESSION]
+    assert type(live) is LiveSession and live is not found and type(found) is Session
+    live["user"] = "bob"
+    assert found["user"] == "ada"
+
+
+def test_a_session_of_a_subclass_is_copied_even_where_owned() -> None:
+    class Kept(Session):
+        __slots__ = ("extra",)
+
+    kept = Kept("abc")
+    live = LiveSession.bind(kept, FakeStore(), owned=True)
+    assert live is not kept and type(kept) is Kept and live.id == "abc"
 
 
 # --- read ahead: the session read before the server handles the request (ASGI) ------------

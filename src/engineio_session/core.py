@@ -166,6 +166,8 @@ class SessionCore:
         )
         #: whether what the store's ``get`` returns may have expired (see Store)
         self._may_be_expired = getattr(store, "drops_expired", False) is not True
+        #: whether what the store's ``get`` returns is ours to keep (see Store)
+        self._reads_owned = getattr(store, "fresh_sessions", False) is True
 
     # --- what an adapter provides ------------------------------------------------------
 
@@ -216,8 +218,10 @@ class SessionCore:
         health.succeeded()
         return result, False
 
-    def _live(self, stored: Any, *, new: bool = False) -> Any:
-        return self.live_class(stored, self._store, new=new, on_gone=self._on_gone)
+    def _live(self, stored: Any, *, new: bool = False, owned: bool = False) -> Any:
+        return self.live_class.bind(
+            stored, self._store, new=new, on_gone=self._on_gone, owned=owned
+        )
 
     def _load(self, session_id: str, what: str) -> Plan[tuple[Any, bool]]:
         """The live session stored under ``session_id`` (None: none, or expired), and
@@ -254,14 +258,16 @@ class SessionCore:
         self._health.succeeded()
         if stored is None or (self._may_be_expired and stored.expired()):
             return None, False
-        return self._live(stored), False
+        return self.live_class.bind(
+            stored, self._store, on_gone=self._on_gone, owned=self._reads_owned
+        ), False
 
     # --- a handshake ------------------------------------------------------------------
 
     def _create(self) -> Plan[tuple[Any, bool]]:
         """``create``: a new session, saved before anything can see or name it; and
         whether the handshake must be rejected (the save failed under ``reject``)."""
-        session = self._live(self._options.new_session(), new=True)
+        session = self._live(self._options.new_session(), new=True, owned=True)
         reject = self._options.reject_on_store_error()
         _, failed = yield from self._guarded("saving a new session", reject, session._save(False))
         if failed:

@@ -31,7 +31,7 @@ The logic of each method is written once, as a plan (:mod:`engineio_session.driv
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from .changes import Changes
 from .drive import Call, Plan, arun, run
@@ -47,7 +47,7 @@ OnGone = Callable[[str], Any]
 class _BoundSession(Session):
     """A :class:`Session` bound to its store: the plans both shells drive."""
 
-    __slots__ = ("_new", "_on_gone", "destroyed", "saves", "store")
+    __slots__ = ()  # Session holds the slots (see bind)
 
     def __init__(
         self, session: Session, store: Any, *, new: bool = False, on_gone: OnGone | None = None
@@ -56,6 +56,43 @@ class _BoundSession(Session):
         # of loaded data; still unparsed data stays so), without Session.__init__'s defaults
         self.id = session.id
         self.copy_from(session)
+        self._bound(store, new, on_gone)
+
+    @classmethod
+    def bind(
+        cls,
+        session: Session,
+        store: Any,
+        *,
+        new: bool = False,
+        on_gone: OnGone | None = None,
+        owned: bool = False,
+    ) -> Any:
+        """``session`` bound to ``store``: a copy (as ``cls(session, store)``), or, where
+        the caller ``owned`` it (nobody else holds it: a store decoded it for this one
+        read), the same object made live in place, one object and one copy fewer per
+        handshake. A session of a subclass of Session is always copied.
+
+        >>> from engineio_session.session import Session
+        >>> session = Session("abc")
+        >>> LiveSession.bind(session, store=None, owned=True) is session
+        True
+        >>> type(session).__name__, LiveSession.bind(Session("d"), None).destroyed
+        ('LiveSession', False)
+        """
+        if owned and type(session) is Session:
+            session.__class__ = cls
+            live = cast(_BoundSession, session)
+            # _bound's fields, set here: one call fewer on every handshake
+            live.saves = 0
+            live.destroyed = False
+            live._on_gone = on_gone
+            live._new = new
+            live.store = store
+            return live
+        return cls(session, store, new=new, on_gone=on_gone)
+
+    def _bound(self, store: Any, new: bool, on_gone: OnGone | None) -> None:
         self.store = store
         #: True once destroy() ran, or the store was found not to hold it any more
         self.destroyed = False

@@ -372,12 +372,21 @@ class Session(DataMapping):
         "_first_value",
         "_items",
         "_loaded_hash",
+        "_new",
+        "_on_gone",
         "_origin",
         "_parse",
         "_raw",
         "_rest",
+        "destroyed",
         "id",
+        "saves",
+        "store",
     )
+    # _new, _on_gone, destroyed, saves, store: a live session's (engineio_session.live),
+    # here so that a session a store decoded for one read becomes live in place
+    # (``__class__`` assignment needs the same slots): no second object, no copy
+
     #: the Cookie once made; until then the stored fields and their expiry (see ``cookie``)
     _cookie: Cookie | None
     _cookie_fields: dict[str, Any] | None

@@ -111,6 +111,11 @@ class Store(Protocol):
     A store whose ``get`` never returns an expired session (every store here) says so with
     a class attribute ``drops_expired = True``: ``attach`` then does not check the expiry
     of what it read a second time. Without it, ``attach`` checks.
+
+    A store whose ``get`` returns a :class:`Session` nobody else holds (decoded for that
+    read: every store here) says so with ``fresh_sessions = True``: ``attach`` then makes
+    that object the connection's live session rather than a copy of it. Without it (a
+    store that hands out a session it keeps), ``attach`` copies.
     """
 
     def get(self, sid: str) -> Session | None: ...

@@ -55,6 +55,8 @@ def _workers() -> concurrent.futures.ThreadPoolExecutor:
 class _FileStoreBase:
     #: ``get`` returns None for an expired session (Store's contract)
     drops_expired = True
+    #: ``get`` decodes a new Session for every read, which the caller may keep (Store's)
+    fresh_sessions = True
 
     def __init__(
         self,

@@ -54,6 +54,8 @@ class _RedisStoreBase:
     name = "RedisStore"
     #: ``get`` returns None for an expired session (Store's contract)
     drops_expired = True
+    #: ``get`` decodes a new Session for every read, which the caller may keep (Store's)
+    fresh_sessions = True
 
     def __init__(
         self,

@@ -52,6 +52,8 @@ T = TypeVar("T")
 class _SQLStore:
     #: ``get`` returns None for an expired session (Store's contract)
     drops_expired = True
+    #: ``get`` decodes a new Session for every read, which the caller may keep (Store's)
+    fresh_sessions = True
     format: SQLFormat
     _runner: Any
     #: the runner of a client through a driver glue module (each shell's own)
