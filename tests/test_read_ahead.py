@@ -55,7 +55,7 @@ def stored(max_age: float = 60_000, **data: Any) -> Session:
 
 
 def health_state(health: StoreHealth) -> tuple[Any, ...]:
-    return health.down, health._probing, health._failures, health._unlogged
+    return health.down, health._probing, health.failures, health._unlogged
 
 
 def handle_of(answer: Any, down: bool, create: bool = False) -> tuple[Any, TableStore]:

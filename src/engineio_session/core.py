@@ -255,7 +255,9 @@ class SessionCore:
 
     def _loaded(self, stored: Any) -> tuple[Any, bool]:
         """What a read that succeeded gives: the live session, or None (none, expired)."""
-        self._health.succeeded()
+        health = self._health
+        if health.failures:  # succeeded()'s own test, without its call: every handshake
+            health.succeeded()
         if stored is None or (self._may_be_expired and stored.expired()):
             return None, False
         return self.live_class.bind(

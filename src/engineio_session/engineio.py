@@ -294,7 +294,7 @@ class AsyncSessionHandle(EngineIOAdapter[AsyncLiveSession]):
             return
         what = "the handshake"
         outcome: tuple[Any, bool] = (None, True)
-        if self._may_load(what):
+        if not self._health.down or self._may_load(what):  # _may_load's own first test
             started = time.monotonic()
             try:
                 stored = await self._store.get(session_id)

@@ -74,7 +74,8 @@ class StoreHealth:
         self._probing = False
         self._next_line = 0.0
         self._unlogged = 0
-        self._failures = 0
+        #: the calls that failed since the store last answered (0: it is up)
+        self.failures = 0
         self._down_since = 0.0
         #: when the breaker last opened: a call that began before it was no probe
         self._opened_at = 0.0
@@ -88,7 +89,7 @@ class StoreHealth:
                 return True
             if self._probing:
                 self._unlogged += 1
-                self._failures += 1
+                self.failures += 1
                 return False
             self._probing = True
             return True
@@ -109,11 +110,11 @@ class StoreHealth:
 
     def succeeded(self) -> None:
         """The store answered: it is up."""
-        if not self._failures:  # the common case, no lock
+        if not self.failures:  # the common case, no lock
             return
         with self._lock:
             self.down, self._probing = False, False
-            failures, self._failures = self._failures, 0
+            failures, self.failures = self.failures, 0
             unlogged, self._unlogged = self._unlogged, 0
             seconds = time.monotonic() - self._down_since
         if failures:
@@ -132,7 +133,7 @@ class StoreHealth:
         with self._lock:
             if self._was_probe(now - seconds):
                 self._probing = False
-            if not self.down and self._failures == 0:
+            if not self.down and self.failures == 0:
                 self._down_since = now
             if is_outage(error):
                 was_down = self.down
@@ -141,7 +142,7 @@ class StoreHealth:
                     self._probing = False
                 if self.down and not was_down:
                     self._opened_at = now
-            self._failures += 1
+            self.failures += 1
             if now < self._next_line:
                 self._unlogged += 1
                 return

@@ -169,9 +169,27 @@ def decode_session(
     """
     text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
     if parse is jsjson.loads and text.startswith(STORED_COOKIE):
-        lazy = _lazily(store, sid, text)
-        if lazy is not None:
-            return lazy
+        # express-session's own form: only the cookie is parsed now, the rest on first use
+        # (Session.from_stored_text). jsjson.raw_decode without its call: every read
+        try:
+            cookie, end = jsjson.scan_once(text, len(STORED_COOKIE))
+        except (StopIteration, ValueError, RecursionError):
+            end = -1  # not JSON, or nested too deeply: the whole parse below says which
+        # the cookie must end the object or be followed by more keys, and be the only
+        # top-level "cookie" (a later duplicate would win in JSON.parse; a nested one is
+        # parsed whole too)
+        if (
+            end != -1
+            and text[end : end + 1] in (",", "}")
+            and text[-1] == "}"
+            and text.find('"cookie":', end) == -1
+        ):
+            try:
+                return Session.from_stored_text(
+                    sid, cookie, text, origin=store, rest=end, reread=True
+                )
+            except ValueError as error:
+                raise corrupt(store, sid, str(error)) from error
     try:
         data = parse(text)
     except (ValueError, TypeError) as error:
@@ -188,27 +206,6 @@ def _where(error: BaseException) -> str:
     if isinstance(error, json.JSONDecodeError):
         return f"{error.msg} at character {error.pos}"
     return type(error).__name__
-
-
-def _lazily(store: str, sid: str, text: str) -> Session | None:
-    """The session in ``text`` with only its cookie parsed now (the rest on first use), or
-    None where the text is not plainly express-session's (then it is parsed whole)."""
-    try:  # jsjson.raw_decode without its call (every session read goes through here)
-        cookie, end = jsjson.scan_once(text, len(STORED_COOKIE))
-    except (StopIteration, ValueError, RecursionError):
-        return None  # not JSON, or nested too deeply: the whole parse says which
-    # the cookie must end the object or be followed by more keys, and be the only top-level
-    # "cookie" (a later duplicate would win in JSON.parse; a nested one is parsed whole too)
-    if (
-        text[end : end + 1] not in (",", "}")
-        or text[-1] != "}"
-        or text.find('"cookie":', end) != -1
-    ):
-        return None
-    try:
-        return Session.from_stored_text(sid, cookie, text, origin=store, rest=end, reread=True)
-    except ValueError as error:
-        raise corrupt(store, sid, str(error)) from error
 
 
 def corrupt(store: str, sid: str, reason: str) -> CorruptSessionError:
