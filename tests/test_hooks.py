@@ -459,7 +459,34 @@ def test_oldest_declared_versions() -> None:
 def test_what_is_read_ahead_is_what_python_engineio_takes_for_a_handshake(
     scope: dict[str, Any], handshake: bool
 ) -> None:
-    assert hooks._may_be_handshake(scope) is handshake
+    server = engineio.AsyncServer(async_mode="asgi")
+    read: list[Exchange] = []
+
+    async def handled(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        return None
+
+    async def read_ahead(exchange: Exchange) -> None:
+        read.append(exchange)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    server.handle_request = handled
+    hooks.wrap_handle_request(server, None, read_ahead)
+    asyncio.run(server.handle_request(dict(scope), receive, send))
+    assert bool(read) is handshake
+
+
+def test_an_asgi_exchange_sets_every_field_an_exchange_has() -> None:
+    # _AsgiExchange sets Exchange's fields itself (no super().__init__ call per request)
+    scope = {"type": "http", "headers": [(b"cookie", b"a=1")], "scheme": "https"}
+    made = hooks._AsgiExchange(scope, None, None)
+    plain = Exchange("a=1", secure=True)
+    for field in Exchange.__slots__:
+        assert getattr(made, field) == getattr(plain, field), field
 
 
 def test_asgi_reads_ahead_before_the_server_sees_the_request() -> None:

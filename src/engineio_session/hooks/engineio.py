@@ -300,7 +300,10 @@ def wrap_handle_request(
 
     async def handle_asgi(scope: dict[str, Any], receive: Any, send: Any) -> Any:
         exchange = _AsgiExchange(scope, send, header)
-        # _may_be_handshake(scope), inlined (every request)
+        # whether the request can open an Engine.IO connection: python-engineio takes a GET
+        # (or a websocket) without a ``sid`` parameter as a handshake. A query that only
+        # looks as if it had one (``xsid=``) is not read ahead, which costs nothing: the
+        # handshake then reads its session itself
         if read_ahead is not None and (
             b"sid=" not in (scope.get("query_string") or b"")
             and (scope.get("type") != "http" or scope.get("method") == "GET")
@@ -326,16 +329,6 @@ def wrap_handle_request(
             scope.pop(SCOPE_KEY, None)
 
     eio.handle_request = handle_asgi
-
-
-def _may_be_handshake(scope: dict[str, Any]) -> bool:
-    """Whether an ASGI request can open an Engine.IO connection: python-engineio takes a
-    GET (or a websocket) without a ``sid`` parameter as a handshake. A query that only
-    looks as if it had one (``xsid=``) is not read ahead, which costs nothing: the
-    handshake then reads its session itself."""
-    if scope.get("type") == "http" and scope.get("method") != "GET":
-        return False
-    return b"sid=" not in (scope.get("query_string") or b"")
 
 
 class _Replay:
