@@ -103,7 +103,7 @@ def read_ahead(handle: Any, read: str = "a session") -> tuple[Exchange, Any]:
         return exchange, None
     stored = Session.new("abc", max_age=60_000)
     stored["user"] = "ada"
-    live = handle._live(stored)
+    live = handle.live_class.bind(stored, handle._store, on_gone=handle._on_gone)
     exchange.loaded = ("abc", (live, False))
     exchange.writes = False
     return exchange, live

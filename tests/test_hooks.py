@@ -503,7 +503,7 @@ def test_asgi_reads_ahead_before_the_server_sees_the_request() -> None:
 
     def connect(sid: str, environ: dict[str, Any]) -> None:
         exchange = hooks.current_exchange()
-        assert exchange is not None and hooks.asgi_exchange(environ) is exchange
+        assert exchange is not None and hooks.exchange_of(environ, None) is exchange
         order.append(f"connect {exchange.loaded}")
         scopes.append(environ["asgi.scope"])
 

@@ -231,13 +231,7 @@ def find_token_cookie(header: str, name: str) -> str | None:
             end = header.find(";", start)
             raw = header[start + 1 :] if end == -1 else header[start + 1 : end]
             if raw and raw[0] not in _EDGES and raw[-1] not in _EDGES:
-                # nothing to trim or unquote: find_cookie's answer (_decode_value, inlined)
-                if "%" not in raw:
-                    return raw
-                try:
-                    return decode_uri_component(raw)
-                except ValueError:
-                    return raw
+                return _decode_value(raw)  # nothing to trim or unquote: find_cookie's answer
     return find_cookie(header, name)
 
 

@@ -218,11 +218,6 @@ class SessionCore:
         health.succeeded()
         return result, False
 
-    def _live(self, stored: Any, *, new: bool = False, owned: bool = False) -> Any:
-        return self.live_class.bind(
-            stored, self._store, new=new, on_gone=self._on_gone, owned=owned
-        )
-
     def _load(self, session_id: str, what: str) -> Plan[tuple[Any, bool]]:
         """The live session stored under ``session_id`` (None: none, or expired), and
         whether the store failed."""
@@ -269,7 +264,9 @@ class SessionCore:
     def _create(self) -> Plan[tuple[Any, bool]]:
         """``create``: a new session, saved before anything can see or name it; and
         whether the handshake must be rejected (the save failed under ``reject``)."""
-        session = self._live(self._options.new_session(), new=True, owned=True)
+        session = self.live_class.bind(
+            self._options.new_session(), self._store, new=True, on_gone=self._on_gone, owned=True
+        )
         reject = self._options.reject_on_store_error()
         _, failed = yield from self._guarded("saving a new session", reject, session._save(False))
         if failed:

@@ -42,7 +42,7 @@ import time
 from typing import Any, Generic, TypeVar
 
 from .cookie_live import AsyncCookieLiveSession, CookieLiveSession
-from .core import ENVIRON_SESSION, PLAN, Exchange, SessionCore
+from .core import ENVIRON_SESSION, PLAN, Exchange, SessionCore, is_rejection
 from .drive import AWAITABLES, Call, Plan, arun, run
 from .hooks import engineio as hooks
 from .live import AsyncLiveSession, LiveSession
@@ -148,17 +148,11 @@ class EngineIOAdapter(SessionCore, Generic[Live]):
     # the handshake's request and response ---------------------------------------------------
 
     def _exchange(self, environ: dict[str, Any]) -> Exchange:
-        scope = environ.get("asgi.scope")  # hooks.asgi_exchange, inlined (every handshake)
-        exchange = scope.get(hooks.SCOPE_KEY) if type(scope) is dict else None
-        if exchange is None:
-            exchange = hooks.current_exchange() or hooks.environ_exchange(
-                environ, self._options.header
-            )
-        return exchange
+        return hooks.exchange_of(environ, self._options.header)
 
     def _answered(self, sid: str, environ: dict[str, Any], exchange: Exchange, result: Any) -> Any:
         """What the core decided, onto the response; the result for python-engineio."""
-        if result is not None and result is not True:  # is_rejection, inlined
+        if is_rejection(result):
             exchange.rejected = True
             return result
         if self._keeps_environs and (sid in self._sessions or self._options.auth_key is not None):

@@ -41,14 +41,13 @@ from urllib.parse import parse_qs
 from ..core import Exchange
 
 __all__ = [
-    "SCOPE_KEY",
     "HandlerSlots",
     "add_aiohttp_cookies",
-    "asgi_exchange",
     "check_server",
     "current_exchange",
     "end_websocket",
     "environ_exchange",
+    "exchange_of",
     "pin_handlers",
     "wrap_handle_request",
 ]
@@ -205,16 +204,17 @@ def current_exchange() -> Exchange | None:
 
 #: where the ASGI wrapper also puts a request's exchange: in its scope, which
 #: python-engineio's environ holds as ``asgi.scope`` (taken out again when the request ends)
-SCOPE_KEY = "engineio_session.exchange"
+_SCOPE_KEY = "engineio_session.exchange"
 
 
-def asgi_exchange(environ: dict[str, Any]) -> Exchange | None:
-    """The exchange of the ASGI request whose environ this is, found without asking which
-    task runs (each such question costs a system call, ``getpid``, in asyncio)."""
+def exchange_of(environ: dict[str, Any], header: str | None) -> Exchange:
+    """The exchange of the handshake whose environ this is: under ASGI the one in its scope
+    (found without asking which task runs: each such question costs a system call,
+    ``getpid``, in asyncio), else :func:`current_exchange`, else :func:`environ_exchange`."""
     scope = environ.get("asgi.scope")
-    if type(scope) is not dict:
-        return None
-    exchange: Exchange | None = scope.get(SCOPE_KEY)
+    exchange: Exchange | None = scope.get(_SCOPE_KEY) if type(scope) is dict else None
+    if exchange is None:
+        exchange = current_exchange() or environ_exchange(environ, header)
     return exchange
 
 
@@ -317,7 +317,7 @@ def wrap_handle_request(
         key = _handler() if by_task else None
         if key is not None:
             _EXCHANGES[key] = exchange
-        scope[SCOPE_KEY] = exchange
+        scope[_SCOPE_KEY] = exchange
         # the response goes through the exchange only where the core may still write on
         # it: a polling handshake whose session was read ahead gets no Set-Cookie
         respond = exchange if exchange.writes or exchange.can_401 else send
@@ -326,7 +326,7 @@ def wrap_handle_request(
         finally:
             if key is not None:
                 del _EXCHANGES[key]
-            scope.pop(SCOPE_KEY, None)
+            scope.pop(_SCOPE_KEY, None)
 
     eio.handle_request = handle_asgi
 
@@ -373,13 +373,7 @@ class _AsgiExchange(Exchange):
     __slots__ = ("can_401", "send")
 
     def __init__(self, scope: dict[str, Any], send: Any, header: str | None) -> None:
-        # Exchange.__init__'s fields, set here: one call fewer on every request
-        self.cookie_header, self.header_value = _raw_headers(scope.get("headers") or (), header)
-        self.can_set_cookie = True
-        self.set_cookie = []
-        self.rejected = self.sent = False
-        self.loaded = None
-        self.writes = True
+        super().__init__(*_raw_headers(scope.get("headers") or (), header))
         self.secure = scope.get("scheme") in ("https", "wss")
         self.send = send
         self.can_401 = scope.get("type") == "websocket" and "websocket.http.response" in (

@@ -203,11 +203,7 @@ class RedisFormat:
 
     def key(self, sid: str) -> bytes:
         """The Redis key of ``sid``: ``prefix + sid``, as UTF-8 (as Node writes it)."""
-        key = self.prefix + sid
-        try:  # utf8(key) without its call: every read asks for a key
-            return key.encode()
-        except UnicodeEncodeError:
-            return utf8(key)
+        return utf8(self.prefix + sid)
 
     @property
     def pattern(self) -> bytes:
