@@ -10,7 +10,8 @@ PYTEST := $(BIN)/python -m pytest
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
-$(PY_STAMP): pyproject.toml
+# setup.py and the C source too: an edited _speedups.c is compiled again
+$(PY_STAMP): pyproject.toml setup.py src/engineio_session/_speedups.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

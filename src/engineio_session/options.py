@@ -16,11 +16,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from .cookies import cookie_finder, decode_uri_component, serialize_cookie
+from ._accel import speedups
+from .cookies import cookie_finder, decode_uri_component, find_token_cookie, serialize_cookie
 from .ids import verify_signed_value
 from .session import Session
 from .signature import Secrets, Signer, as_signer
@@ -114,6 +116,7 @@ class AttachOptions:
         "auth_key",
         "auto_save",
         "cookie",
+        "cookie_id",
         "cookie_session",
         "create",
         "find_value",
@@ -159,6 +162,14 @@ class AttachOptions:
         self.name = name
         #: how the cookie's value is found in a Cookie header (a valid name is a token)
         self.find_value = cookie_finder(name)
+        #: the verified id in a Cookie header's signed cookie (empty or None: none); in C
+        #: where it is built and the name a token (_speedups.signed_id, which hands any
+        #: spelling but the one browsers send to the Python one)
+        self.cookie_id: Callable[[str], str | None] = self._cookie_id
+        if speedups is not None and self.find_value is find_token_cookie:
+            self.cookie_id = functools.partial(
+                speedups.signed_id, name, self.signer.keyed, self._cookie_id
+            )
         self.create = bool(create)
         self.required = bool(required)
         if cookie is not None and not isinstance(cookie, Mapping):
@@ -212,15 +223,19 @@ class AttachOptions:
         """The verified session id of a handshake: the cookie's, else the configured
         header's (``header_value``); None when neither verifies."""
         if cookie_header and len(cookie_header) <= MAX_COOKIE_HEADER:
-            # _verify and verify_signed_value, inlined (every handshake): only an "s:" value
-            # is unsigned, an empty id is none
-            value = self.find_value(cookie_header, self.name)
-            if value is not None and len(value) <= MAX_COOKIE_VALUE and value[:2] == "s:":
-                sid = self.signer.unsign(value[2:])
-                if sid:
-                    return sid
+            sid = self.cookie_id(cookie_header)
+            if sid:  # an empty id is none
+                return sid
         if self.header is not None:
             return session_id_from_value(header_value, self.signer)
+        return None
+
+    def _cookie_id(self, cookie_header: str) -> str | None:
+        """The id in the cookie's signed value, or None (or empty): _verify and
+        verify_signed_value in one (only an "s:" value is unsigned)."""
+        value = self.find_value(cookie_header, self.name)
+        if value is not None and len(value) <= MAX_COOKIE_VALUE and value[:2] == "s:":
+            return self.signer.unsign(value[2:])
         return None
 
     def auth_session_id(self, auth: Any) -> str | None:

@@ -19,6 +19,7 @@ every rule is a plain function of its inputs). ``Cookie.expires`` is an aware UT
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import threading
@@ -27,6 +28,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import jsjson
+from ._accel import speedups
 from ._js import MAX_DATE_MS, date_to_json, datetime_to_ms, ms_to_datetime, now_ms, parse_date
 from .cookies import serialize_cookie
 from .errors import CorruptSessionError
@@ -320,6 +322,14 @@ class Cookie:
 #: a session): one lock for all, as a parse is short and a lock per session would be one
 #: more object per connection
 _FIRST_READS = threading.Lock()
+
+#: jsjson.first_member, in C where the accelerator is built (the same answers: it hands
+#: any text but a one-byte one, and any error, to jsjson.first_member)
+_first_member: Callable[[str, int, str], tuple[Any, int] | None] = (
+    jsjson.first_member
+    if speedups is None
+    else functools.partial(speedups.first_member, jsjson.scan_once, jsjson.first_member)
+)
 #: how JSON.stringify starts every session express-session stores: its cookie's fields follow
 STORED_COOKIE = '{"cookie":'
 
@@ -601,11 +611,32 @@ class Session(DataMapping):
             fields = dict(cookie)
         else:
             raise ValueError(f"the cookie is a {type(cookie).__name__}, not an object")
+        reread = reread and text.startswith(STORED_COOKIE)
+        expires = Cookie.checked_expiry(fields)
+        fields_kept = None if reread else fields
+        return cls.from_stored_cookie(sid, text, origin, rest, expires, parse, fields_kept)
+
+    @classmethod
+    def from_stored_cookie(
+        cls,
+        sid: str,
+        text: str,
+        origin: str,
+        rest: int,
+        expires: float | None,
+        parse: Callable[[str], Any] = jsjson.loads,
+        fields: dict[str, Any] | None = None,
+    ) -> Session:
+        """:meth:`from_stored_text` of a cookie already checked: it ends at ``rest`` in
+        ``text`` and expires at ``expires`` (a time value; None: a browser-session cookie).
+        With no ``fields``, ``text`` begins with ``{"cookie":`` and the cookie is read
+        from there again when the Cookie is first made. What ``decode_session`` calls with
+        the C accelerator's reading of express-session's own form."""
         session = cls.__new__(cls)
         session.id = sid
         session._cookie = None  # made when first asked for (see cookie)
-        session._cookie_expires = Cookie.checked_expiry(fields)
-        session._cookie_fields = None if reread and text.startswith(STORED_COOKIE) else fields
+        session._cookie_expires = expires
+        session._cookie_fields = fields
         session._raw = None
         session._items = None
         session._origin = origin
@@ -746,7 +777,7 @@ class Session(DataMapping):
         if rest and self._parse is jsjson.loads:
             assert self._baseline is not None
             try:  # the member just after the cookie: one C call (else the scan decides)
-                found = jsjson.first_member(self._baseline, rest + 1, key)
+                found = _first_member(self._baseline, rest + 1, key)
             except ValueError:
                 found = None  # not JSON: the scan says so, as it always did
             if found is not None:

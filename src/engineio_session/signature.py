@@ -26,6 +26,7 @@ from hmac import compare_digest as _compare_digest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 
+from ._accel import speedups
 from ._js import utf8
 
 __all__ = ["Secret", "SecretKey", "Secrets", "Signer", "sign", "unsign"]
@@ -44,7 +45,7 @@ class SecretKey:
     README's benchmark section for the measurement behind ``cryptography`` here.
     """
 
-    __slots__ = ("state",)
+    __slots__ = ("keyed", "state")
 
     def __init__(self, secret: Secret) -> None:
         if isinstance(secret, str):
@@ -54,6 +55,8 @@ class SecretKey:
         else:
             raise TypeError("Secret key must be provided.")
         self.state = crypto_hmac.HMAC(key, hashes.SHA256())
+        #: the same key schedule for the C accelerator (engineio_session._accel), if built
+        self.keyed = speedups.hmac_sha256_key(key) if speedups is not None else b""
 
     def mac(self, value: bytes) -> bytes:
         """The 43 ASCII bytes that follow the ``.`` in a value signed with this secret."""
@@ -70,7 +73,7 @@ class Signer:
     'id'
     """
 
-    __slots__ = ("_keys", "_states")
+    __slots__ = ("_keys", "_states", "keyed")
 
     def __init__(self, secrets: Secret | Iterable[Secret]) -> None:
         if isinstance(secrets, (str, bytes)):
@@ -79,6 +82,8 @@ class Signer:
         if not self._keys:
             raise ValueError("secret option array must contain one or more strings")
         self._states = tuple(key.state for key in self._keys)
+        #: each secret's key schedule for the C accelerator, in order (empty without it)
+        self.keyed = tuple(key.keyed for key in self._keys) if speedups is not None else ()
 
     def sign(self, value: str) -> str:
         """``cookie-signature.sign(value, secrets[0])``."""

@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from ..._accel import speedups
 from ..batch import running_here
 
 __all__ = ["IncompleteReplyError", "PipelinedReads", "RespError", "pack_command", "parse_reply"]
@@ -82,6 +83,10 @@ def parse_reply(buffer: bytes | bytearray, position: int = 0) -> tuple[Any, int]
         >>> parse_reply(b"-ERR no\\r\\n+OK\\r\\n", 9)
         ('OK', 14)
     """
+    if speedups is not None:  # an MGET's reply, in C (None: any other, read below)
+        read: tuple[list[Any], int] | None = speedups.bulk_array(buffer, position)
+        if read is not None:
+            return read
     if buffer[position : position + 1] == b"$":  # a bulk string
         values: list[Any] = []
         after = _replies_into(values, buffer, position, 1)
