@@ -187,6 +187,19 @@ static PyObject *py_hmac_sha256(PyObject *module, PyObject *const *args, Py_ssiz
     return PyBytes_FromStringAndSize((const char *)mac, 32);
 }
 
+/* The pair (index, value) if index_first, else (value, index); `value` (a new reference,
+ * or NULL with an error set) is given to the pair or released. */
+static PyObject *indexed(Py_ssize_t index, PyObject *value, int index_first) {
+    if (value == NULL) return NULL;
+    PyObject *number = PyLong_FromSsize_t(index), *pair = NULL;
+    if (number != NULL) {
+        pair = index_first ? PyTuple_Pack(2, number, value) : PyTuple_Pack(2, value, number);
+        Py_DECREF(number);
+    }
+    Py_DECREF(value);
+    return pair;
+}
+
 /* --- the signed session cookie: cookie@0.7.2 parse, express-session getcookie ------------- */
 
 #define MAX_COOKIE_VALUE 4096 /* options.MAX_COOKIE_VALUE */
@@ -241,7 +254,8 @@ static PyObject *verify_signed_id(const char *header, Py_ssize_t size, const cha
                                   Py_ssize_t name_size, PyObject *keys) {
     /* cookies.find_token_cookie: the first place the name appears, at a segment's start */
     const char *found = NULL;
-    if (name_size == 0 || name_size > size) return Py_None;
+    if (name_size == 0) return DEFER; /* no cookie name: attach never has one */
+    if (name_size > size) return Py_None;
     for (const char *at = header; at + name_size <= header + size; at++) {
         at = memchr(at, name[0], (size_t)(header + size - at));
         if (at == NULL || at + name_size > header + size) break;
@@ -357,9 +371,9 @@ static int parse_iso_z(const Py_UCS4 *c, Py_ssize_t size, int64_t *ms) {
     }
     int century = two_digits(c, 0), years = two_digits(c, 2), month = two_digits(c, 5);
     int day = two_digits(c, 8), hour = two_digits(c, 11), minute = two_digits(c, 14);
-    int second = two_digits(c, 17), tenths = two_digits(c, 20);
+    int second = two_digits(c, 17), hundreds = two_digits(c, 20);
     if (century < 0 || years < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 ||
-        second < 0 || tenths < 0 || c[22] < '0' || c[22] > '9') {
+        second < 0 || hundreds < 0 || c[22] < '0' || c[22] > '9') {
         return -1;
     }
     if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
@@ -374,7 +388,7 @@ static int parse_iso_z(const Py_UCS4 *c, Py_ssize_t size, int64_t *ms) {
     int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     int64_t days = era * 146097 + doe - 719468;
-    int millis = tenths * 10 + (int)(c[22] - '0');
+    int millis = hundreds * 10 + (int)(c[22] - '0'); /* two digits, then the third */
     *ms = days * 86400000 + ((int64_t)(hour * 60 + minute) * 60 + second) * 1000 + millis;
     return 0;
 }
@@ -515,17 +529,8 @@ static PyObject *py_stored_cookie(PyObject *module, PyObject *text) {
         for (int i = 0; i < 24; i++) date[i] = r.data[expires_start + i];
         if (parse_iso_z(date, 24, &ms) < 0) Py_RETURN_NONE;
         expiry = PyLong_FromLongLong((long long)ms);
-        if (expiry == NULL) return NULL;
     }
-    PyObject *at = PyLong_FromSsize_t(end);
-    if (at == NULL) {
-        Py_DECREF(expiry);
-        return NULL;
-    }
-    PyObject *answer = PyTuple_Pack(2, at, expiry);
-    Py_DECREF(at);
-    Py_DECREF(expiry);
-    return answer;
+    return indexed(end, expiry, 1);
 }
 
 static PyObject *py_iso_date(PyObject *module, PyObject *text) {
@@ -653,15 +658,7 @@ static PyObject *bulk_array(const char *data, Py_ssize_t size, Py_ssize_t at) {
         }
         PyList_SET_ITEM(items, i, item);
     }
-    PyObject *end = PyLong_FromSsize_t(at);
-    if (end == NULL) {
-        Py_DECREF(items);
-        return NULL;
-    }
-    PyObject *answer = PyTuple_Pack(2, items, end);
-    Py_DECREF(items);
-    Py_DECREF(end);
-    return answer;
+    return indexed(at, items, 0);
 other: /* another reply, an incomplete one or no RESP: the Python parser's */
     Py_DECREF(items);
     Py_RETURN_NONE;
