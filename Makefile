@@ -48,10 +48,11 @@ vectors: install
 
 # the micro-benchmarks (pytest-benchmark, beside Node), then the handshake benchmark of
 # issue 10 (wrk, installed from Debian's packages where missing; Node and Python servers on
-# 20,000 Node-made sessions; py-spy profile), the same applications called in process
+# 20,000 Node-made sessions; py-spy profile; then each session server beside its plain
+# server, loaded in turn in 2-s slices), the same applications called in process
 # (CPU and collector counts without uvicorn or wrk, and callgrind's instruction counts, which
 # do not move with the machine) and the per-connection costs (reload, auto_save, memory
-# with 10,000 websockets): benchmarks/handshake/. About 20 minutes (four rounds of the
+# with 10,000 websockets): benchmarks/handshake/. About 25 minutes (four rounds of the
 # handshake benchmark, each order of the servers twice: its tables give their median).
 # HANDSHAKE_ARGS / CONNECTIONS_ARGS pass options (`python -m benchmarks.handshake --help`).
 HANDSHAKE_ARGS ?=
@@ -60,6 +61,7 @@ bench: install
 	scripts/ensure-services wrk
 	$(PYTEST) benchmarks -p no:cacheprovider --benchmark-columns=min,median,mean,rounds --benchmark-sort=name
 	$(BIN)/python -m benchmarks.handshake --profile 10 $(HANDSHAKE_ARGS)
+	$(BIN)/python -m benchmarks.handshake.alternate
 	$(BIN)/python -m benchmarks.handshake.inprocess --instructions
 	$(BIN)/python -m benchmarks.handshake.instructions
 	$(BIN)/python -m benchmarks.handshake.connections $(CONNECTIONS_ARGS)
