@@ -129,16 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     needs_file = any(SPECS[key].store == "file" for key in keys)
     results = []
     with Sessions(args.redis_url, args.sessions, file=needs_file) as sessions:
-        setup = Setup(
-            redis_url=args.redis_url,
-            prefix=sessions.prefix,
-            file_path=str(sessions.file_path),
-            secret=sessions.secret,
-            ping_interval=25.0,
-            ping_timeout=20.0,
-            logs=sessions.logs,
-            gc_detail=False,
-        )
+        setup = Setup.of(args.redis_url, sessions)
         for key in keys:
             result = alternate(key, setup, sessions, args.pairs, args.slice)
             results.append(result)

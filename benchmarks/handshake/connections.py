@@ -247,15 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     lines: list[str] = []
     with Sessions(args.redis_url, max(args.hold, 1000), file=False) as sessions:
-        setup = Setup(
-            redis_url=args.redis_url,
-            prefix=sessions.prefix,
-            file_path="",
-            secret=sessions.secret,
-            ping_interval=25.0,
-            ping_timeout=20.0,
-            logs=sessions.logs,
-        )
+        setup = Setup.of(args.redis_url, sessions)
         cookies = sessions.cookies["redis"]
         for round_ in range(args.repeat):
             if "reload" in only:

@@ -118,15 +118,7 @@ def main() -> int:
     specs = {spec.key: spec for spec in MAIN + PROBES}
     with Sessions(args.redis_url, WARMUP + args.handshakes, file=False) as sessions:
         # Engine.IO's default pings, as in the wrk benchmark: no socket ends during the run
-        setup = Setup(
-            redis_url=args.redis_url,
-            prefix=sessions.prefix,
-            file_path=str(sessions.file_path),
-            secret=sessions.secret,
-            ping_interval=25.0,
-            ping_timeout=20.0,
-            logs=sessions.logs,
-        )
+        setup = Setup.of(args.redis_url, sessions)
         cookies = sessions.lines("redis")
         counted = {
             specs[key].label: count(specs[key], setup, cookies, args.handshakes) for key in SERVERS

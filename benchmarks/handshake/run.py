@@ -483,14 +483,11 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     with Sessions(args.redis_url, args.sessions, file=needs_file) as sessions:
         print("  made in " + ", ".join(f"{k}: {v:.1f} s" for k, v in sessions.seconds.items()))
-        setup = Setup(
-            redis_url=args.redis_url,
-            prefix=sessions.prefix,
-            file_path=str(sessions.file_path),
-            secret=sessions.secret,
+        setup = Setup.of(
+            args.redis_url,
+            sessions,
             ping_interval=args.ping_interval,
             ping_timeout=args.ping_timeout,
-            logs=sessions.logs,
             gc_detail=args.gc_detail,
         )
         for round_ in range(1, args.repeat + 1):

@@ -16,9 +16,12 @@ import sys
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.procs import PortProcess
+
+if TYPE_CHECKING:
+    from .sessions import Sessions
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "node-fixtures"
@@ -40,6 +43,20 @@ class Setup:
     #: a diagnosis, off in a measured run (it lists each young generation per collection,
     #: a cost that grows with the collections a server makes)
     gc_detail: bool = False
+
+    @classmethod
+    def of(cls, redis_url: str, sessions: Sessions, **settings: Any) -> Setup:
+        """The setup of a run on ``sessions``: Engine.IO's default pings (25 s and 20 s, so
+        that no handshaken socket ends during a run) unless ``settings`` say otherwise."""
+        defaults: dict[str, Any] = {"ping_interval": 25.0, "ping_timeout": 20.0}
+        return cls(
+            redis_url=redis_url,
+            prefix=sessions.prefix,
+            file_path=str(sessions.file_path),
+            secret=sessions.secret,
+            logs=sessions.logs,
+            **{**defaults, **settings},
+        )
 
 
 @dataclass(frozen=True)
