@@ -358,14 +358,15 @@ static PyObject *py_signed_id(PyObject *module, PyObject *const *args, Py_ssize_
 
 /* Date.parse of the form Date.prototype.toJSON writes, "YYYY-MM-DDTHH:MM:SS.mmmZ", as
  * _js.parse_date's fast path reads it (V8 lets a day up to 31 roll over into the next
- * month: ES MakeDay); 0 and *ms set, or -1 for any other text. */
-static int two_digits(const Py_UCS4 *c, int at) {
+ * month: ES MakeDay), read from 24 one-byte characters; 0 and *ms set, or -1 for any other
+ * text. */
+static int two_digits(const Py_UCS1 *c, int at) {
     if (c[at] < '0' || c[at] > '9' || c[at + 1] < '0' || c[at + 1] > '9') return -1;
     return (int)(c[at] - '0') * 10 + (int)(c[at + 1] - '0');
 }
 
-static int parse_iso_z(const Py_UCS4 *c, Py_ssize_t size, int64_t *ms) {
-    if (size != 24 || c[4] != '-' || c[7] != '-' || c[10] != 'T' || c[13] != ':' ||
+static int parse_iso_z(const Py_UCS1 *c, int64_t *ms) {
+    if (c[4] != '-' || c[7] != '-' || c[10] != 'T' || c[13] != ':' ||
         c[16] != ':' || c[19] != '.' || c[23] != 'Z') {
         return -1;
     }
@@ -523,28 +524,24 @@ static PyObject *py_stored_cookie(PyObject *module, PyObject *text) {
     if (expires == ABSENT || expires == IS_NULL) {
         expiry = Py_NewRef(Py_None);
     } else {
-        Py_UCS4 date[24];
         int64_t ms;
         if (expires != IS_STRING || expires_end - expires_start != 24) Py_RETURN_NONE;
-        for (int i = 0; i < 24; i++) date[i] = r.data[expires_start + i];
-        if (parse_iso_z(date, 24, &ms) < 0) Py_RETURN_NONE;
+        if (parse_iso_z(r.data + expires_start, &ms) < 0) Py_RETURN_NONE;
         expiry = PyLong_FromLongLong((long long)ms);
     }
     return indexed(end, expiry, 1);
 }
 
 static PyObject *py_iso_date(PyObject *module, PyObject *text) {
-    Py_UCS4 date[24];
     int64_t ms;
     if (!PyUnicode_Check(text)) {
         PyErr_SetString(PyExc_TypeError, "iso_date(text: str)");
         return NULL;
     }
-    if (PyUnicode_GET_LENGTH(text) != 24) Py_RETURN_NONE;
-    for (int i = 0; i < 24; i++) {
-        date[i] = PyUnicode_READ_CHAR(text, i);
+    if (PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND || PyUnicode_GET_LENGTH(text) != 24) {
+        Py_RETURN_NONE; /* not the toJSON form: parse_date answers */
     }
-    if (parse_iso_z(date, 24, &ms) < 0) Py_RETURN_NONE;
+    if (parse_iso_z(PyUnicode_1BYTE_DATA(text), &ms) < 0) Py_RETURN_NONE;
     return PyLong_FromLongLong((long long)ms);
 }
 

@@ -55,7 +55,8 @@ class SecretKey:
         else:
             raise TypeError("Secret key must be provided.")
         self.state = crypto_hmac.HMAC(key, hashes.SHA256())
-        #: the same key schedule for the C accelerator (engineio_session._accel), if built
+        #: the same key schedule for the C accelerator (engineio_session._accel); b"" where it
+        #: is not built
         self.keyed = speedups.hmac_sha256_key(key) if speedups is not None else b""
 
     def mac(self, value: bytes) -> bytes:
@@ -82,8 +83,8 @@ class Signer:
         if not self._keys:
             raise ValueError("secret option array must contain one or more strings")
         self._states = tuple(key.state for key in self._keys)
-        #: each secret's key schedule for the C accelerator, in order (empty without it)
-        self.keyed = tuple(key.keyed for key in self._keys) if speedups is not None else ()
+        #: each secret's key schedule for the C accelerator, in order (see SecretKey.keyed)
+        self.keyed = tuple(key.keyed for key in self._keys)
 
     def sign(self, value: str) -> str:
         """``cookie-signature.sign(value, secrets[0])``."""

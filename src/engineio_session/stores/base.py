@@ -169,13 +169,13 @@ def decode_session(
     1
     """
     text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
+    if parse is jsjson.loads and speedups is not None:
+        # express-session's own form with plain members only: where the cookie ends and its
+        # expiry, in C, which checks the opening itself (None: any other spelling, below)
+        read = speedups.stored_cookie(text)
+        if read is not None:
+            return Session.from_stored_cookie(sid, text, store, read[0], read[1])
     if parse is jsjson.loads and text.startswith(STORED_COOKIE):
-        if speedups is not None:
-            # express-session's own form with plain members only: where the cookie ends and
-            # its expiry, in C (None: any other spelling, read below)
-            read = speedups.stored_cookie(text)
-            if read is not None:
-                return Session.from_stored_cookie(sid, text, store, read[0], read[1])
         # express-session's own form: only the cookie is parsed now, the rest on first use
         # (Session.from_stored_text). jsjson.raw_decode without its call: every read
         try:
